@@ -1,0 +1,91 @@
+package io.tokenledger.schemas;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokenledger.avro.UsageEvent;
+import io.tokenledger.infra.Infra;
+import io.tokenledger.infra.InfraExtension;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.avro.Schema;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(InfraExtension.class)
+class RegistrySerdesIT {
+
+  @Test
+  void shouldWriteTheConfluentWireFormatWithAnIdTheCompatibleApiResolves(Infra infra) throws Exception {
+    String topic = Topics.withPrefix(InfraExtension.uniqueName("serde") + ".").usageEvents().name();
+    String bootstrap = infra.kafkaBootstrap();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+    }
+    RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
+    Serde<UsageEvent> serde = serdes.value(UsageEvent.class);
+    UsageEvent sent = PlainAvroSerdesTest.event();
+
+    Properties p = new Properties();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("acks", "all");
+    try (KafkaProducer<String, UsageEvent> producer =
+        new KafkaProducer<>(p, new StringSerializer(), serde.serializer())) {
+      producer.send(new ProducerRecord<>(topic, sent.getOrgId(), sent)).get();
+    }
+
+    Properties c = new Properties();
+    c.put("bootstrap.servers", bootstrap);
+    c.put("group.id", topic);
+    c.put("auto.offset.reset", "earliest");
+    byte[] raw;
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      ConsumerRecord<String, byte[]> record = null;
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (record == null && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+          record = r;
+        }
+      }
+      assertThat(record).as("record on " + topic).isNotNull();
+      assertThat(record.key()).isEqualTo("org-acme");
+      raw = record.value();
+    }
+
+    assertThat(raw[0]).as("magic byte").isZero();
+    int id = ByteBuffer.wrap(raw, 1, 4).getInt();
+    HttpResponse<String> schema = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(infra.registryUrl() + "/apis/ccompat/v7/schemas/ids/" + id)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(schema.statusCode()).isEqualTo(200);
+    String schemaText = new com.fasterxml.jackson.databind.ObjectMapper().readTree(schema.body()).get("schema").asText();
+    assertThat(new Schema.Parser().parse(schemaText)).isEqualTo(UsageEvent.getClassSchema());
+
+    UsageEvent back = serde.deserializer().deserialize(topic, raw);
+    assertThat(back).isEqualTo(sent);
+
+    // other languages find the schema under the topic's value subject
+    HttpResponse<String> subjects = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(infra.registryUrl() + "/apis/ccompat/v7/subjects")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(subjects.body()).contains(topic + "-value");
+  }
+}

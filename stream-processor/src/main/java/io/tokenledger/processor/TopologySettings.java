@@ -1,0 +1,30 @@
+package io.tokenledger.processor;
+
+import io.tokenledger.schemas.Topics;
+import java.time.Duration;
+
+/**
+ * What the topology needs to know, as plain values (no I/O, no environment): read by
+ * {@link ProcessorConfig} in production and built directly in tests.
+ *
+ * @param topics topic names
+ * @param dedupeRetention how long an event id is remembered; a retry later than this is costed again
+ * @param maxTokensPerClass larger token counts in any class are rejected as absurd
+ * @param maxFutureSkew events stamped further than this ahead of the processor's clock are rejected
+ * @param quotaGrace late events within this of their window's end still count in that window
+ * @param statusInterval the least time between two quota.status records of one policy (crossings are never delayed)
+ */
+public record TopologySettings(Topics topics, Duration dedupeRetention, long maxTokensPerClass, Duration maxFutureSkew,
+    Duration quotaGrace, Duration statusInterval) {
+
+  public static final Duration DEFAULT_DEDUPE_RETENTION = Duration.ofHours(48);
+  public static final long DEFAULT_MAX_TOKENS_PER_CLASS = 50_000_000L;
+  public static final Duration DEFAULT_MAX_FUTURE_SKEW = Duration.ofMinutes(15);
+  public static final Duration DEFAULT_QUOTA_GRACE = Duration.ofHours(1);
+  public static final Duration DEFAULT_STATUS_INTERVAL = Duration.ofMillis(250);
+
+  public static TopologySettings defaults(Topics topics) {
+    return new TopologySettings(topics, DEFAULT_DEDUPE_RETENTION, DEFAULT_MAX_TOKENS_PER_CLASS, DEFAULT_MAX_FUTURE_SKEW,
+        DEFAULT_QUOTA_GRACE, DEFAULT_STATUS_INTERVAL);
+  }
+}

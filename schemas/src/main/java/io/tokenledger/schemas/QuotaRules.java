@@ -1,10 +1,15 @@
 package io.tokenledger.schemas;
 
+import io.tokenledger.avro.Enforcement;
 import io.tokenledger.avro.QuotaScope;
+import io.tokenledger.avro.QuotaState;
+import io.tokenledger.avro.QuotaStatus;
 import io.tokenledger.avro.QuotaWindow;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.math.BigDecimal;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -55,5 +60,48 @@ public final class QuotaRules {
       }
     }
     return false;
+  }
+
+  /** What a service should do before a call. */
+  public enum Verdict { ALLOW, WARN, DENY }
+
+  /**
+   * The answer to "may this call go ahead": DENY when a hard policy is exceeded, WARN when any policy is
+   * exceeded (soft) or past a warning threshold, ALLOW otherwise. {@code deciding} is the policy behind the
+   * verdict (the one with the least remaining budget among those of that verdict), null on ALLOW with no
+   * policies.
+   */
+  public record Decision(Verdict verdict, QuotaStatus deciding) {
+
+    /** Remaining budget of the deciding policy (negative when exceeded), or null. */
+    public BigDecimal remainingUsd() {
+      return deciding == null ? null : deciding.getRemainingUsd();
+    }
+  }
+
+  public static Decision decide(Collection<QuotaStatus> statuses) {
+    QuotaStatus deny = null;
+    QuotaStatus warn = null;
+    QuotaStatus tightest = null;
+    for (QuotaStatus s : statuses) {
+      boolean exceeded = s.getState() == QuotaState.EXCEEDED;
+      if (exceeded && s.getEnforcement() == Enforcement.HARD) {
+        deny = tighter(deny, s);
+      } else if (exceeded || s.getState() == QuotaState.WARNING) {
+        warn = tighter(warn, s);
+      }
+      tightest = tighter(tightest, s);
+    }
+    if (deny != null) {
+      return new Decision(Verdict.DENY, deny);
+    }
+    if (warn != null) {
+      return new Decision(Verdict.WARN, warn);
+    }
+    return new Decision(Verdict.ALLOW, tightest);
+  }
+
+  private static QuotaStatus tighter(QuotaStatus a, QuotaStatus b) {
+    return a == null || b.getRemainingUsd().compareTo(a.getRemainingUsd()) < 0 ? b : a;
   }
 }

@@ -1,5 +1,6 @@
 package io.tokenledger.schemas;
 
+import io.apicurio.registry.serde.Legacy4ByteIdHandler;
 import io.apicurio.registry.serde.SerdeConfig;
 import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
 import io.apicurio.registry.serde.avro.AvroKafkaSerdeConfig;
@@ -32,7 +33,7 @@ public final class RegistrySerdes implements SerdeFactory {
     c.put(SerdeConfig.AUTO_REGISTER_ARTIFACT, true);
     // Confluent wire format: no schema id in headers, a 4-byte content id after the magic byte.
     c.put(SerdeConfig.ENABLE_HEADERS, false);
-    c.put(SerdeConfig.ENABLE_CONFLUENT_ID_HANDLER, true);
+    c.put(SerdeConfig.ID_HANDLER, Legacy4ByteIdHandler.class.getName());
     c.put(SerdeConfig.USE_ID, "contentId");
     c.put(AvroKafkaSerdeConfig.USE_SPECIFIC_AVRO_READER, true);
     c.putAll(extra);

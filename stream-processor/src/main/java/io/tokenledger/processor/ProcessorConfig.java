@@ -73,6 +73,9 @@ public record ProcessorConfig(String bootstrap, String registryUrl, String topic
     p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 10);
     p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 2000);
+    // the catalog and policy stores get the same processing-error handling as the rest (the default: fail,
+    // never skip); Kafka 5 makes this the default
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     p.putAll(kafkaOverrides);
     return p;
   }

@@ -47,7 +47,10 @@ public final class TokenLedgerTopology {
 
   private TokenLedgerTopology() {}
 
-  public static void build(StreamsBuilder builder, TopologySettings settings, SerdeFactory serdes,
+  /** In-memory views the topology shares with the process around it (the quota endpoint reads policies). */
+  public record Handles(PolicyBook policies) {}
+
+  public static Handles build(StreamsBuilder builder, TopologySettings settings, SerdeFactory serdes,
       PipelineMetrics metrics) {
     Topics topics = settings.topics();
     PriceBook book = new PriceBook();
@@ -93,11 +96,11 @@ public final class TokenLedgerTopology {
     costed.to(topics.usageCosted().name(),
         Produced.with(Serdes.String(), serdes.value(CostedUsage.class)).withName("write-costed"));
 
-    buildQuotas(builder, settings, serdes, metrics, costed);
+    return new Handles(buildQuotas(builder, settings, serdes, metrics, costed));
   }
 
   /** Spend per policy and window, breaches and status, from the costed stream. */
-  private static void buildQuotas(StreamsBuilder builder, TopologySettings settings, SerdeFactory serdes,
+  private static PolicyBook buildQuotas(StreamsBuilder builder, TopologySettings settings, SerdeFactory serdes,
       PipelineMetrics metrics, KStream<String, CostedUsage> costed) {
     Topics topics = settings.topics();
     PolicyBook policies = new PolicyBook();
@@ -124,5 +127,6 @@ public final class TokenLedgerTopology {
         .mapValues(v -> v instanceof QuotaStatus s ? s : null, Named.as("as-status"))
         .to(topics.quotaStatus().name(),
             Produced.with(Serdes.String(), serdes.value(QuotaStatus.class)).withName("write-status"));
+    return policies;
   }
 }

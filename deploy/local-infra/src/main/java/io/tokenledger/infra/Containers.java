@@ -18,6 +18,11 @@ final class Containers {
   private Containers() {}
 
   static boolean dockerAvailable() {
+    // Ask Testcontainers only where an engine could be: it logs an error for every strategy that fails.
+    if (System.getenv("DOCKER_HOST") == null && !java.nio.file.Files.exists(java.nio.file.Path.of("/var/run/docker.sock"))
+        && !java.nio.file.Files.exists(java.nio.file.Path.of(System.getProperty("user.home"), ".docker", "run", "docker.sock"))) {
+      return false;
+    }
     try {
       return DockerClientFactory.instance().isDockerAvailable();
     } catch (RuntimeException | LinkageError e) {

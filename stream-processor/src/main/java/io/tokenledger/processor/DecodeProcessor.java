@@ -2,6 +2,7 @@ package io.tokenledger.processor;
 
 import io.tokenledger.avro.DeadLetter;
 import io.tokenledger.avro.UsageEvent;
+import io.tokenledger.schemas.RegistryClient;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import org.apache.avro.specific.SpecificRecord;
@@ -15,6 +16,8 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
  * Reads raw usage records: a valid {@link UsageEvent} goes on, anything else becomes a {@link DeadLetter}
  * carrying the raw bytes, where they came from and why. Deserialization happens here rather than in the
  * source so that a poison record is kept, not logged and skipped, and the application never stops on one.
+ * A schema registry that cannot be reached is not the record's fault: that error propagates, and the
+ * record is processed again once the registry answers.
  */
 final class DecodeProcessor implements Processor<String, byte[], String, SpecificRecord> {
 
@@ -46,6 +49,9 @@ final class DecodeProcessor implements Processor<String, byte[], String, Specifi
     UsageEvent event;
     try {
       event = deserializer.deserialize(topic, record.headers(), record.value());
+    } catch (RegistryClient.Unavailable e) {
+      // not the record's fault: fail this attempt; the thread is replaced and the record read again
+      throw e;
     } catch (RuntimeException e) {
       deadLetter(record, meta, "deserialize", describe(e), e.getClass().getName(), null);
       return;

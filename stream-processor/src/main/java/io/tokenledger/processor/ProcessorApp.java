@@ -2,11 +2,18 @@ package io.tokenledger.processor;
 
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.tokenledger.avro.CostedUsage;
+import io.tokenledger.avro.DeadLetter;
+import io.tokenledger.avro.QuotaBreach;
+import io.tokenledger.avro.QuotaStatus;
+import io.tokenledger.avro.UnpricedUsage;
 import io.tokenledger.processor.quota.QuotaEndpoint;
 import io.tokenledger.runtime.OpsServer;
 import io.tokenledger.schemas.RegistrySerdes;
 import io.tokenledger.schemas.TopicAdmin;
+import io.tokenledger.schemas.Topics;
 import java.time.Duration;
+import java.util.Map;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -39,9 +46,17 @@ public final class ProcessorApp implements AutoCloseable {
     if (config.createTopics()) {
       TopicAdmin.ensure(config.clientConfig(), config.topology().topics().all(), config.replicationFactor());
     }
+    RegistrySerdes serdes = new RegistrySerdes(config.registryUrl());
+    Topics topics = config.topology().topics();
+    serdes.register(Map.of(
+        topics.usageCosted().name(), CostedUsage.getClassSchema(),
+        topics.usageUnpriced().name(), UnpricedUsage.getClassSchema(),
+        topics.usageDlq().name(), DeadLetter.getClassSchema(),
+        topics.quotaBreaches().name(), QuotaBreach.getClassSchema(),
+        topics.quotaStatus().name(), QuotaStatus.getClassSchema()));
     StreamsBuilder builder = new StreamsBuilder();
-    TokenLedgerTopology.Handles handles = TokenLedgerTopology.build(builder, config.topology(),
-        new RegistrySerdes(config.registryUrl()), new PipelineMetrics(registry));
+    TokenLedgerTopology.Handles handles = TokenLedgerTopology.build(builder, config.topology(), serdes,
+        new PipelineMetrics(registry));
 
     KafkaStreams[] holder = new KafkaStreams[1];
     OpsServer ops = new OpsServer(config.httpHost(), config.httpPort(), registry, () -> {

@@ -1,0 +1,110 @@
+package io.tokenledger.schemas;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.avro.Schema;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.SerializationException;
+
+/**
+ * A client of the Confluent-compatible schema registry API (Apicurio's {@code /apis/ccompat/v7}, Confluent
+ * Schema Registry, Karapace, Redpanda): registers a subject's schema and fetches schemas by id, each once
+ * per process. A registry that cannot be reached is a {@link Unavailable} error (worth retrying); an id the
+ * registry does not know is a {@link SerializationException} (the record is bad).
+ */
+public final class RegistryClient {
+
+  /** The registry did not answer, or answered with a server error: retry later, the record is not at fault. */
+  public static final class Unavailable extends RetriableException {
+    private static final long serialVersionUID = 1L;
+
+    Unavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Map<String, RegistryClient> SHARED = new ConcurrentHashMap<>();
+
+  private final RegistryUrl url;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final Map<String, Integer> ids = new ConcurrentHashMap<>();
+  private final Map<Integer, Schema> schemas = new ConcurrentHashMap<>();
+
+  RegistryClient(RegistryUrl url) {
+    this.url = url;
+  }
+
+  /** One client (and cache) per registry per process. */
+  public static RegistryClient forUrl(String registryUrl) {
+    RegistryUrl u = RegistryUrl.parse(registryUrl);
+    return SHARED.computeIfAbsent(u.root(), k -> new RegistryClient(u));
+  }
+
+  /** Registers {@code schema} under {@code subject} (idempotent) and returns its id. */
+  public int register(String subject, Schema schema) {
+    return ids.computeIfAbsent(subject + '\u0000' + schema, k -> {
+      String body = "{\"schema\":" + quote(schema.toString()) + "}";
+      JsonNode r = call(HttpRequest.newBuilder(URI.create(url.confluentApi() + "/subjects/"
+              + URLEncoder.encode(subject, StandardCharsets.UTF_8) + "/versions"))
+          .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)), "register " + subject);
+      int id = r.path("id").asInt(-1);
+      if (id < 0) {
+        throw new SerializationException("registry answered no id registering " + subject + ": " + r);
+      }
+      schemas.putIfAbsent(id, schema);
+      return id;
+    });
+  }
+
+  /** The schema with {@code id}. */
+  public Schema schema(int id) {
+    return schemas.computeIfAbsent(id, k -> {
+      JsonNode r = call(HttpRequest.newBuilder(URI.create(url.confluentApi() + "/schemas/ids/" + id)).GET(),
+          "schema id " + id);
+      return new Schema.Parser().parse(r.path("schema").asText());
+    });
+  }
+
+  private JsonNode call(HttpRequest.Builder request, String what) {
+    HttpResponse<String> r;
+    try {
+      r = http.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new Unavailable("schema registry at " + url.root() + " unreachable (" + what + "): " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Unavailable("interrupted calling the schema registry (" + what + ")", e);
+    }
+    if (r.statusCode() >= 500 || r.statusCode() == 429) {
+      throw new Unavailable("schema registry answered HTTP " + r.statusCode() + " (" + what + "): " + r.body(), null);
+    }
+    if (r.statusCode() / 100 != 2) {
+      throw new SerializationException("schema registry refused " + what + ": HTTP " + r.statusCode() + " " + r.body());
+    }
+    try {
+      return JSON.readTree(r.body());
+    } catch (IOException e) {
+      throw new Unavailable("schema registry answered something that is not JSON (" + what + ")", e);
+    }
+  }
+
+  static String quote(String s) {
+    try {
+      return JSON.writeValueAsString(s);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -45,6 +45,16 @@ public final class TopicAdmin {
       if (missing.isEmpty()) {
         return;
       }
+      createAndWait(admin, missing);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("cannot list topics at " + clientConfig.get("bootstrap.servers") + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted listing topics", e);
+    }
+  }
+
+  private static void createAndWait(Admin admin, List<NewTopic> missing) throws InterruptedException {
       admin.createTopics(missing).values().forEach((name, f) -> {
         try {
           f.get(30, TimeUnit.SECONDS);
@@ -60,11 +70,22 @@ public final class TopicAdmin {
           throw new IllegalStateException("timed out creating topic " + name, e);
         }
       });
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("cannot list topics at " + clientConfig.get("bootstrap.servers") + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted listing topics", e);
+    // A new topic is usable once every partition has a leader; producing earlier gets NOT_LEADER errors
+    // that an idempotent producer can turn into out-of-order failures.
+    List<String> names = missing.stream().map(NewTopic::name).toList();
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try {
+        boolean ready = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
+            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+        if (ready) {
+          return;
+        }
+      } catch (ExecutionException | TimeoutException e) {
+        // not visible yet
+      }
+      Thread.sleep(50);
     }
+    throw new IllegalStateException("topics " + names + " have no leaders after 30 s");
   }
 }

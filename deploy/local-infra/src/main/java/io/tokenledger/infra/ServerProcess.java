@@ -20,20 +20,28 @@ public final class ServerProcess implements AutoCloseable {
 
   private final String name;
   private final List<String> command;
+  private final java.util.Map<String, String> env;
   private final Path log;
   private volatile Process process;
   private final Thread reaper;
 
-  private ServerProcess(String name, List<String> command, Path log) {
+  private ServerProcess(String name, List<String> command, java.util.Map<String, String> env, Path log) {
     this.name = name;
     this.command = List.copyOf(command);
+    this.env = java.util.Map.copyOf(env);
     this.log = log;
     this.reaper = new Thread(this::kill, name + "-reaper");
     Runtime.getRuntime().addShutdownHook(reaper);
   }
 
   public static ServerProcess start(String name, List<String> command, Path workDir, Path log) {
-    ServerProcess p = new ServerProcess(name, command, log);
+    return start(name, command, java.util.Map.of(), workDir, log);
+  }
+
+  /** Starts {@code command} with {@code env} added to this JVM's environment. */
+  public static ServerProcess start(String name, List<String> command, java.util.Map<String, String> env, Path workDir,
+      Path log) {
+    ServerProcess p = new ServerProcess(name, command, env, log);
     p.launch(workDir);
     return p;
   }
@@ -43,6 +51,7 @@ public final class ServerProcess implements AutoCloseable {
       Files.createDirectories(log.getParent());
       ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      pb.environment().putAll(env);
       process = pb.start();
       LOG.info("started {} pid [{}] log [{}]", name, process.pid(), log);
     } catch (IOException e) {

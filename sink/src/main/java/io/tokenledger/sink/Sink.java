@@ -1,0 +1,343 @@
+package io.tokenledger.sink;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.tokenledger.avro.CostedUsage;
+import io.tokenledger.avro.QuotaBreach;
+import io.tokenledger.avro.UnpricedUsage;
+import io.tokenledger.schemas.RegistryClient;
+import io.tokenledger.schemas.SerdeFactory;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads the processor's output into ClickHouse, exactly once.
+ *
+ * <p>How: every row carries its Kafka topic, partition and offset. When partitions are assigned, the sink
+ * asks ClickHouse for the highest offset it holds for each and resumes after it; Kafka's committed offsets
+ * are only for lag. Each INSERT holds rows of one partition, contiguous in offsets, of one table and one
+ * month (one ClickHouse part), fewer than a block: it lands whole or not at all. Inserts of a partition are
+ * sequential, so what ClickHouse holds is always a prefix of the partition. A crash at any point (before,
+ * during or after an insert, before the commit) therefore neither loses nor repeats a row, and neither do
+ * the rollups fed by materialized views on those inserts.
+ *
+ * <p>Failures: a retryable ClickHouse error (down, timeout, overload) pauses consumption and retries with
+ * exponential backoff, forever, checking first whether the insert landed after all; a fatal one stops the
+ * sink with the server's message. A record that cannot be read becomes a row in {@code sink_dead_letters}.
+ */
+public final class Sink implements Runnable, AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Sink.class);
+
+  private final SinkConfig config;
+  private final ClickHouse clickhouse;
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final Map<String, Decoder> decoders = new HashMap<>();
+  private final Map<String, List<String>> tablesOfTopic = new HashMap<>();
+  private final Map<TopicPartition, List<Pending>> buffers = new LinkedHashMap<>();
+  private final Counter batches;
+  private final Counter retries;
+  private final Counter deadLetters;
+  private final Timer insertLatency;
+  private final MeterRegistry metrics;
+  private final AtomicLong bufferedRows = new AtomicLong();
+  private volatile boolean running = true;
+  private volatile boolean healthy = true;
+  private volatile String lastError = "";
+  private long oldestBufferedNanos = 0;
+
+  interface Decoder {
+    Rows.Row decode(byte[] value, String topic, int partition, long offset);
+  }
+
+  private record Pending(long offset, Rows.Row row) {}
+
+  public Sink(SinkConfig config, SerdeFactory serdes, MeterRegistry metrics) {
+    this.config = config;
+    this.metrics = metrics;
+    this.clickhouse = new ClickHouse(config.clickhouseUrl(), config.clickhouseUser(), config.clickhousePassword(),
+        config.database(), config.insertTimeout().toMillis());
+    this.consumer = new KafkaConsumer<>(config.consumerConfig(), new StringDeserializer(), new ByteArrayDeserializer());
+    Deserializer<CostedUsage> costed = serdes.value(CostedUsage.class).deserializer();
+    Deserializer<UnpricedUsage> unpriced = serdes.value(UnpricedUsage.class).deserializer();
+    Deserializer<QuotaBreach> breaches = serdes.value(QuotaBreach.class).deserializer();
+    String costedTopic = config.topics().usageCosted().name();
+    String unpricedTopic = config.topics().usageUnpriced().name();
+    String breachTopic = config.topics().quotaBreaches().name();
+    decoders.put(costedTopic, (v, t, p, o) -> Rows.costed(costed.deserialize(t, v), t, p, o));
+    decoders.put(unpricedTopic, (v, t, p, o) -> Rows.unpriced(unpriced.deserialize(t, v), t, p, o));
+    decoders.put(breachTopic, (v, t, p, o) -> Rows.breach(breaches.deserialize(t, v), t, p, o));
+    tablesOfTopic.put(costedTopic, List.of("usage_costs", "sink_dead_letters"));
+    tablesOfTopic.put(unpricedTopic, List.of("usage_unpriced", "sink_dead_letters"));
+    tablesOfTopic.put(breachTopic, List.of("quota_breaches", "sink_dead_letters"));
+    this.batches = Counter.builder("tokenledger.sink.batches").description("inserts into ClickHouse").register(metrics);
+    this.retries = Counter.builder("tokenledger.sink.retries").description("ClickHouse calls retried").register(metrics);
+    this.deadLetters = Counter.builder("tokenledger.sink.dead.letters").description("records that could not be read")
+        .register(metrics);
+    this.insertLatency = Timer.builder("tokenledger.sink.insert.latency").publishPercentiles(0.5, 0.99).register(metrics);
+    metrics.gauge("tokenledger.sink.buffered.rows", bufferedRows);
+  }
+
+  public boolean healthy() {
+    return healthy;
+  }
+
+  public String lastError() {
+    return lastError;
+  }
+
+  @Override
+  public void run() {
+    try {
+      retrying("apply migrations", () -> {
+        try (ClickHouse server = new ClickHouse(config.clickhouseUrl(), config.clickhouseUser(),
+            config.clickhousePassword(), null, config.insertTimeout().toMillis())) {
+          Migrations.apply(server, clickhouse, config.database());
+        }
+        return null;
+      });
+      consumer.subscribe(decoders.keySet(), new Rebalance());
+      while (running) {
+        try {
+          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+            buffer(r);
+          }
+        } catch (WakeupException e) {
+          break; // close() asked us to stop: flush what we have, then leave
+        }
+        if (bufferedRows.get() >= config.batchRows()
+            || (bufferedRows.get() > 0 && System.nanoTime() - oldestBufferedNanos >= config.batchInterval().toNanos())) {
+          flush();
+        }
+      }
+      flush();
+    } catch (WakeupException e) {
+      if (running) {
+        throw e;
+      }
+    } catch (ClickHouse.Fatal e) {
+      healthy = false;
+      lastError = e.getMessage();
+      LOG.error("stopping: {}", e.getMessage());
+      throw e;
+    } finally {
+      consumer.close(Duration.ofSeconds(10));
+      clickhouse.close();
+    }
+  }
+
+  private void buffer(ConsumerRecord<String, byte[]> r) {
+    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+    Rows.Row row;
+    try {
+      row = retrying("read a record", () -> decoders.get(r.topic()).decode(r.value(), r.topic(), r.partition(), r.offset()));
+    } catch (RuntimeException e) {
+      deadLetters.increment();
+      LOG.warn("topic [{}] partition [{}] offset [{}] unreadable, kept in sink_dead_letters: {}", r.topic(),
+          r.partition(), r.offset(), e.getMessage());
+      row = Rows.deadLetter(r.topic(), r.partition(), r.offset(), String.valueOf(e.getMessage()), r.value(), Instant.now());
+    }
+    if (!consumer.assignment().contains(tp)) {
+      return; // revoked while we waited for the registry
+    }
+    if (bufferedRows.getAndIncrement() == 0) {
+      oldestBufferedNanos = System.nanoTime();
+    }
+    buffers.computeIfAbsent(tp, k -> new ArrayList<>()).add(new Pending(r.offset(), row));
+  }
+
+  /** Inserts everything buffered, partition by partition, in runs of one table and one month. */
+  private void flush() {
+    for (TopicPartition tp : new ArrayList<>(buffers.keySet())) {
+      List<Pending> pending = buffers.get(tp);
+      if (pending == null || pending.isEmpty()) {
+        continue;
+      }
+      int start = 0;
+      while (start < pending.size()) {
+        int end = start + 1;
+        Rows.Row first = pending.get(start).row();
+        while (end < pending.size() && pending.get(end).row().table().equals(first.table())
+            && pending.get(end).row().month() == first.month()) {
+          end++;
+        }
+        if (!insertRun(tp, pending.subList(start, end))) {
+          break; // partition revoked meanwhile: its new owner resumes from ClickHouse
+        }
+        start = end;
+      }
+      if (buffers.remove(tp) != null) {
+        consumer.commitAsync(Map.of(tp, new OffsetAndMetadata(pending.get(pending.size() - 1).offset() + 1)), null);
+      }
+    }
+    bufferedRows.set(0);
+  }
+
+  private boolean insertRun(TopicPartition tp, List<Pending> run) {
+    String table = run.get(0).row().table();
+    long firstOffset = run.get(0).offset();
+    long lastOffset = run.get(run.size() - 1).offset();
+    StringBuilder body = new StringBuilder(run.size() * 700);
+    for (Pending p : run) {
+      body.append(p.row().json()).append('\n');
+    }
+    byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+    long backoffMs = 200;
+    boolean paused = false;
+    try {
+      while (true) {
+        long t0 = System.nanoTime();
+        try {
+          clickhouse.insertJson(config.database() + "." + table, bytes);
+          insertLatency.record(Duration.ofNanos(System.nanoTime() - t0));
+          batches.increment();
+          metrics.counter("tokenledger.sink.rows.inserted", "table", table).increment(run.size());
+          LOG.debug("topic [{}] partition [{}] offsets [{}..{}] {} row(s) into [{}]", tp.topic(), tp.partition(),
+              firstOffset, lastOffset, run.size(), table);
+          healthy = true;
+          return true;
+        } catch (ClickHouse.Retryable e) {
+          retries.increment();
+          healthy = false;
+          lastError = e.getMessage();
+          LOG.warn("topic [{}] partition [{}] offsets [{}..{}] insert failed, retrying in {} ms: {}", tp.topic(),
+              tp.partition(), firstOffset, lastOffset, backoffMs, e.getMessage());
+          if (!paused) {
+            consumer.pause(consumer.assignment());
+            paused = true;
+          }
+          // keep the group membership while waiting; a rebalance may take the partition away
+          long until = System.currentTimeMillis() + backoffMs;
+          while (System.currentTimeMillis() < until) {
+            consumer.poll(Duration.ofMillis(Math.max(1, Math.min(100, until - System.currentTimeMillis()))));
+          }
+          if (!buffers.containsKey(tp)) {
+            return false;
+          }
+          backoffMs = Math.min(backoffMs * 2, config.maxBackoff().toMillis());
+          // the failed insert may have landed (a timeout after the server wrote the part): check first
+          Long stored = storedOffsetOrNull(tp, table);
+          if (stored != null && stored >= lastOffset) {
+            LOG.info("topic [{}] partition [{}] offsets [{}..{}] were stored after all", tp.topic(), tp.partition(),
+                firstOffset, lastOffset);
+            return true;
+          }
+        }
+      }
+    } finally {
+      if (paused) {
+        consumer.resume(consumer.assignment());
+      }
+    }
+  }
+
+  private Long storedOffsetOrNull(TopicPartition tp, String table) {
+    try {
+      List<List<String>> rows = clickhouse.query("SELECT max(kafka_offset), count() FROM " + config.database() + "." + table
+          + " WHERE kafka_topic = '" + tp.topic() + "' AND kafka_partition = " + tp.partition());
+      return rows.isEmpty() || "0".equals(rows.get(0).get(1)) ? null : Long.parseLong(rows.get(0).get(0));
+    } catch (ClickHouse.Retryable e) {
+      return null;
+    }
+  }
+
+  /** Where each partition resumes: one past the highest offset ClickHouse holds for it. */
+  Map<TopicPartition, Long> storedOffsets(Collection<TopicPartition> partitions) {
+    Map<TopicPartition, Long> out = new HashMap<>();
+    Map<String, List<TopicPartition>> byTopic = new HashMap<>();
+    partitions.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp));
+    // one query per table (a UNION ALL under GROUP BY is where old servers differ); the max over tables wins
+    byTopic.forEach((topic, tps) -> {
+      for (String table : tablesOfTopic.get(topic)) {
+        for (List<String> row : clickhouse.query("SELECT kafka_partition, max(kafka_offset) FROM " + config.database() + "." + table
+            + " WHERE kafka_topic = '" + topic.replace("'", "''") + "' GROUP BY kafka_partition")) {
+          out.merge(new TopicPartition(topic, Integer.parseInt(row.get(0))), Long.parseLong(row.get(1)), Math::max);
+        }
+      }
+    });
+    return out;
+  }
+
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      // Unflushed rows are dropped, not committed anywhere: whoever gets the partition resumes from ClickHouse.
+      for (TopicPartition tp : partitions) {
+        List<Pending> dropped = buffers.remove(tp);
+        if (dropped != null) {
+          bufferedRows.addAndGet(-dropped.size());
+        }
+      }
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (partitions.isEmpty()) {
+        return;
+      }
+      Map<TopicPartition, Long> stored = retrying("read stored offsets", () -> storedOffsets(partitions));
+      Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions);
+      for (TopicPartition tp : partitions) {
+        Long last = stored.get(tp);
+        long next = last == null ? beginning.get(tp) : Math.max(last + 1, beginning.get(tp));
+        consumer.seek(tp, next);
+        LOG.info("topic [{}] partition [{}] resumes at offset [{}] (ClickHouse holds up to [{}])", tp.topic(),
+            tp.partition(), next, last == null ? "nothing" : last);
+      }
+    }
+  }
+
+  /** Runs {@code call}, retrying retryable failures (ClickHouse or registry unreachable) with backoff. */
+  private <T> T retrying(String what, java.util.function.Supplier<T> call) {
+    long backoffMs = 200;
+    while (true) {
+      try {
+        T result = call.get();
+        healthy = true;
+        return result;
+      } catch (ClickHouse.Retryable | RegistryClient.Unavailable e) {
+        if (!running) {
+          throw e;
+        }
+        retries.increment();
+        healthy = false;
+        lastError = e.getMessage();
+        LOG.warn("{} failed, retrying in {} ms: {}", what, backoffMs, e.getMessage());
+        try {
+          Thread.sleep(backoffMs);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        backoffMs = Math.min(backoffMs * 2, config.maxBackoff().toMillis());
+      }
+    }
+  }
+
+  /** Stops after flushing what is buffered. */
+  @Override
+  public void close() {
+    running = false;
+    consumer.wakeup();
+  }
+}

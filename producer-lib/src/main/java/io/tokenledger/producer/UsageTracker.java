@@ -74,7 +74,8 @@ public final class UsageTracker implements AutoCloseable {
   public static final String META_CALL_STATUS = "call_status";
   public static final String META_CALL_ERROR = "call_error";
 
-  private static final int DRAIN_BATCH = 512;
+  // Small batches keep the buffer lock short: a caller never waits long behind the sender.
+  private static final int DRAIN_BATCH = 64;
   private static final int SPIN_ROUNDS = 10;
   private static final long SPIN_PARK_NANOS = 50_000;
   private static final long IDLE_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);

@@ -308,7 +308,7 @@ public final class UsageTracker implements AutoCloseable {
       if (extractor != null) {
         extractor.extract(result, b);
       }
-    } catch (Exception | LinkageError e) {
+    } catch (Exception e) {
       b = usage.copy().latencyMs(latencyMs).metadata(META_USAGE_STATUS, "extract_failed")
           .metadata(META_USAGE_NOTES, String.valueOf(e));
     }

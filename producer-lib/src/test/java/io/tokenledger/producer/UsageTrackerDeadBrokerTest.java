@@ -41,4 +41,19 @@ class UsageTrackerDeadBrokerTest {
     assertThat(stats.sent()).isZero();
     assertThat(stats.failed()).isEqualTo(1_000);
   }
+
+  @Test
+  void shouldStartAndStayHarmlessWhileTheBrokersNameDoesNotResolve() {
+    UsageTracker tracker = UsageTracker.builder().bootstrapServers("kafka.tokenledger.invalid:9092")
+        .registryUrl("http://registry.tokenledger.invalid:8081").build();
+
+    assertThat(tracker.track(Usage.builder().orgId("acme").provider("openai").model("gpt-4o").inputTokens(1)))
+        .isTrue();
+
+    Duration timeout = Duration.ofSeconds(1);
+    long t0 = System.nanoTime();
+    TrackerStats stats = tracker.close(timeout);
+    assertThat(System.nanoTime() - t0).isLessThan(timeout.toNanos());
+    assertThat(stats).isEqualTo(new TrackerStats(1, 0, 1, 0));
+  }
 }

@@ -17,7 +17,11 @@ import io.tokenledger.infra.ServerProcess;
 import io.tokenledger.schemas.RegistrySerdes;
 import io.tokenledger.schemas.TopicAdmin;
 import io.tokenledger.schemas.Topics;
+import io.tokenledger.sink.report.Report;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.math.BigDecimal;
+import java.time.LocalDate;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -164,6 +168,17 @@ class SinkIT {
     assertThat(env.one("SELECT metadata FROM usage_costs WHERE event_id = 'ev-1'")).isEqualTo("{\"k\":\"v\\\"with\\tquote\"}");
     assertThat(env.one("SELECT user_id FROM usage_costs WHERE event_id = 'ev-5'")).isEmpty();
     assertThat(env.one("SELECT reason FROM usage_unpriced")).contains("gpt-9");
+
+    // every report query runs on this server, and the totals agree to the last digit
+    Report.Period period = new Report.Period(LocalDate.parse("2026-10-01"), LocalDate.parse("2026-12-01"), null);
+    for (Map.Entry<String, String> q : Report.queries(env.name, period, 1, 10).entrySet()) {
+      assertThat(env.db.query(q.getValue())).as(q.getKey()).isNotNull();
+    }
+    List<List<String>> totals = env.db.query(Report.queries(env.name, period, 1, 10).get("Totals"));
+    assertThat(new BigDecimal(totals.get(0).get(6))).isEqualByComparingTo(env.producedTotal);
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    Report.print(env.db, env.name, period, List.of("totals", "by model"), true, 1, 10, new PrintStream(printed, true, "UTF-8"));
+    assertThat(printed.toString("UTF-8")).contains("# Totals").contains("calls,tokens").contains("openai,gpt-4o-mini,3000");
   }
 
   @Test

@@ -35,7 +35,14 @@ public final class LocalKafka implements AutoCloseable {
           .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).setBaseDirectory(dir).build());
       SINGLE_NODE.forEach(b::setConfigProp);
       KafkaClusterTestKit cluster = b.build();
-      cluster.format();
+      // formatting prints its bootstrap metadata to standard output; keep the caller's output readable
+      java.io.PrintStream out = System.out;
+      System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+      try {
+        cluster.format();
+      } finally {
+        System.setOut(out);
+      }
       cluster.startup();
       cluster.waitForReadyBrokers();
       return new LocalKafka(cluster);

@@ -88,6 +88,11 @@ public final class Report {
     }
   }
 
+  /** Prints rows (the first holds the column names) as an aligned table. */
+  public static void printTable(List<List<String>> rows, PrintStream out) {
+    print(rows, false, out);
+  }
+
   static void print(List<List<String>> rows, boolean csv, PrintStream out) {
     if (rows.isEmpty()) {
       return;

@@ -1,18 +1,15 @@
 package io.tokenledger.producer;
 
-import io.tokenledger.avro.QuotaScope;
 import io.tokenledger.avro.QuotaStatus;
 import io.tokenledger.schemas.QuotaRules;
 import io.tokenledger.schemas.RegistrySerdes;
 import io.tokenledger.schemas.SerdeFactory;
 import io.tokenledger.schemas.Topics;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -36,12 +33,8 @@ import org.slf4j.LoggerFactory;
 public final class QuotaGuard implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(QuotaGuard.class);
-  private static final QuotaRules.Decision ALLOW = new QuotaRules.Decision(QuotaRules.Verdict.ALLOW, null);
 
-  /** Per org, the statuses of its policies; replaced whole on each change so readers need no lock. */
-  private final Map<String, QuotaStatus[]> byOrg = new ConcurrentHashMap<>();
-  private final Map<String, String> orgOf = new HashMap<>();
-  private final Map<String, Map<String, QuotaStatus>> perOrg = new HashMap<>();
+  private final QuotaView view = new QuotaView();
   private final KafkaConsumer<String, QuotaStatus> consumer;
   private final String topic;
   private final LongSupplier clock;
@@ -88,20 +81,7 @@ public final class QuotaGuard implements AutoCloseable {
    * remaining budget.
    */
   public QuotaRules.Decision check(String org, String user, String provider, String model) {
-    QuotaStatus[] statuses = byOrg.get(org);
-    if (statuses == null) {
-      return ALLOW;
-    }
-    long now = clock.getAsLong();
-    List<QuotaStatus> applicable = new ArrayList<>(statuses.length);
-    for (QuotaStatus s : statuses) {
-      if (s.getWindowEnd().toEpochMilli() > now && s.getWindowStart().toEpochMilli() <= now
-          && (s.getScope() == QuotaScope.ORG
-              || QuotaRules.covers(s.getScope(), s.getScopeValue(), user, provider, model))) {
-        applicable.add(s);
-      }
-    }
-    return applicable.isEmpty() ? ALLOW : QuotaRules.decide(applicable);
+    return view.check(org, user, provider, model, clock.getAsLong());
   }
 
   private void follow() {
@@ -113,11 +93,11 @@ public final class QuotaGuard implements AutoCloseable {
       Map<TopicPartition, Long> end = consumer.endOffsets(parts);
       while (running) {
         for (ConsumerRecord<String, QuotaStatus> r : consumer.poll(Duration.ofMillis(100))) {
-          apply(r.key(), r.value());
+          view.apply(r.key(), r.value());
         }
         if (ready.getCount() > 0 && parts.stream().allMatch(tp -> consumer.position(tp) >= end.get(tp))) {
           ready.countDown();
-          LOG.info("quota view ready: [{}] policies", orgOf.size());
+          LOG.info("quota view ready: [{}] policies", view.size());
         }
       }
     } catch (WakeupException e) {
@@ -126,30 +106,6 @@ public final class QuotaGuard implements AutoCloseable {
       LOG.error("quota view stopped following [{}]; checks now answer from the last view", topic, e);
     } finally {
       consumer.close(Duration.ofSeconds(5));
-    }
-  }
-
-  /** Only the follower thread touches {@code orgOf} and {@code perOrg}; readers see {@code byOrg}. */
-  private void apply(String policyId, QuotaStatus status) {
-    String oldOrg = orgOf.remove(policyId);
-    if (oldOrg != null) {
-      perOrg.get(oldOrg).remove(policyId);
-      publish(oldOrg);
-    }
-    if (status != null) {
-      orgOf.put(policyId, status.getOrgId());
-      perOrg.computeIfAbsent(status.getOrgId(), k -> new HashMap<>()).put(policyId, status);
-      publish(status.getOrgId());
-    }
-  }
-
-  private void publish(String org) {
-    Map<String, QuotaStatus> m = perOrg.get(org);
-    if (m == null || m.isEmpty()) {
-      perOrg.remove(org);
-      byOrg.remove(org);
-    } else {
-      byOrg.put(org, m.values().toArray(new QuotaStatus[0]));
     }
   }
 

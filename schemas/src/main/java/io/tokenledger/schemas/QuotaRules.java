@@ -43,17 +43,26 @@ public final class QuotaRules {
    * pricing (case, provider aliases).
    */
   public static boolean covers(QuotaScope scope, String scopeValue, String user, String provider, String model) {
+    return covers(scope, scopeValue, user, provider, model, null);
+  }
+
+  /**
+   * As {@link #covers(QuotaScope, String, String, String, String)}, with the call's model keys
+   * ({@link ModelKeys#candidates}) already computed, or null to compute them when needed.
+   */
+  public static boolean covers(QuotaScope scope, String scopeValue, String user, String provider, String model,
+      List<String> modelKeys) {
     return switch (scope) {
       case ORG -> true;
       case USER -> scopeValue != null && scopeValue.equals(user);
       case PROVIDER -> scopeValue != null && ModelKeys.provider(scopeValue).equals(ModelKeys.provider(provider));
-      case MODEL -> scopeValue != null && coversModel(scopeValue, provider, model);
+      case MODEL -> scopeValue != null && coversModel(scopeValue, modelKeys != null ? modelKeys
+          : ModelKeys.candidates(provider == null ? "" : provider, model == null ? "" : model));
     };
   }
 
-  private static boolean coversModel(String scopeValue, String provider, String model) {
+  private static boolean coversModel(String scopeValue, List<String> keys) {
     String v = scopeValue.trim().toLowerCase(java.util.Locale.ROOT);
-    List<String> keys = ModelKeys.candidates(provider == null ? "" : provider, model == null ? "" : model);
     for (String key : keys) {
       if (key.equals(v) || key.substring(key.indexOf('/') + 1).equals(v)) {
         return true;
@@ -80,10 +89,18 @@ public final class QuotaRules {
   }
 
   public static Decision decide(Collection<QuotaStatus> statuses) {
-    QuotaStatus deny = null;
-    QuotaStatus warn = null;
-    QuotaStatus tightest = null;
-    for (QuotaStatus s : statuses) {
+    Decider d = new Decider();
+    statuses.forEach(d::offer);
+    return d.decision();
+  }
+
+  /** Accumulates statuses one at a time into a {@link Decision}, without collecting them first. */
+  public static final class Decider {
+    private QuotaStatus deny;
+    private QuotaStatus warn;
+    private QuotaStatus tightest;
+
+    public void offer(QuotaStatus s) {
       boolean exceeded = s.getState() == QuotaState.EXCEEDED;
       if (exceeded && s.getEnforcement() == Enforcement.HARD) {
         deny = tighter(deny, s);
@@ -92,13 +109,16 @@ public final class QuotaRules {
       }
       tightest = tighter(tightest, s);
     }
-    if (deny != null) {
-      return new Decision(Verdict.DENY, deny);
+
+    public Decision decision() {
+      if (deny != null) {
+        return new Decision(Verdict.DENY, deny);
+      }
+      if (warn != null) {
+        return new Decision(Verdict.WARN, warn);
+      }
+      return new Decision(Verdict.ALLOW, tightest);
     }
-    if (warn != null) {
-      return new Decision(Verdict.WARN, warn);
-    }
-    return new Decision(Verdict.ALLOW, tightest);
   }
 
   private static QuotaStatus tighter(QuotaStatus a, QuotaStatus b) {

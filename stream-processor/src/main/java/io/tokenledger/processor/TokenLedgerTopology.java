@@ -110,8 +110,10 @@ public final class TokenLedgerTopology {
         topics.quotaPolicies().name(),
         Consumed.with(Serdes.String(), serdes.value(QuotaPolicy.class)).withName("read-quota-policies"),
         () -> new PolicyUpdater(policies));
+    // cached: a busy policy's spend changes on every event, but only its last value per commit needs to
+    // reach RocksDB and the changelog
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(QuotaProcessor.STORE),
-        Serdes.String(), SpendState.serde()));
+        Serdes.String(), SpendState.serde()).withCachingEnabled());
 
     Map<String, KStream<String, Object>> out = costed
         .process(() -> new QuotaProcessor(policies, metrics, settings.quotaGrace(), settings.statusInterval()),

@@ -75,6 +75,8 @@ public final class ProcessorThroughput {
           String org = "org-" + (i % 1000);
           p.send(new ProducerRecord<>(topics.quotaPolicies().name(), "policy-" + i, QuotaPolicy.newBuilder()
               .setPolicyId("policy-" + i).setOrgId(org).setLimitUsd(new BigDecimal("1000000").setScale(12))
+              .setScope(io.tokenledger.avro.QuotaScope.ORG).setWindow(io.tokenledger.avro.QuotaWindow.MONTH)
+              .setEnforcement(io.tokenledger.avro.Enforcement.SOFT)
               .setUpdatedAt(Instant.now()).build()));
         }
       }

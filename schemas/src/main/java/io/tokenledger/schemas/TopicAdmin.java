@@ -70,19 +70,21 @@ public final class TopicAdmin {
           throw new IllegalStateException("timed out creating topic " + name, e);
         }
       });
-    // A new topic is usable once every partition has a leader; producing earlier gets NOT_LEADER errors
-    // that an idempotent producer can turn into out-of-order failures.
+    // A new topic is usable once every partition's leader serves requests; producing earlier gets
+    // NOT_LEADER errors that an idempotent producer can turn into out-of-order failures. Listing offsets
+    // asks each partition's leader itself, so its success is the readiness check.
     List<String> names = missing.stream().map(NewTopic::name).toList();
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (System.nanoTime() < deadline) {
       try {
-        boolean ready = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().stream()
-            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-        if (ready) {
-          return;
-        }
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+        admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values().forEach(d ->
+            d.partitions().forEach(p -> latest.put(new org.apache.kafka.common.TopicPartition(d.name(), p.partition()),
+                org.apache.kafka.clients.admin.OffsetSpec.latest())));
+        admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+        return;
       } catch (ExecutionException | TimeoutException e) {
-        // not visible yet
+        // not ready yet
       }
       Thread.sleep(50);
     }

@@ -192,25 +192,7 @@ final class Rows {
     }
 
     static void quote(StringBuilder b, String s) {
-      b.append('"');
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        switch (c) {
-          case '"' -> b.append("\\\"");
-          case '\\' -> b.append("\\\\");
-          case '\n' -> b.append("\\n");
-          case '\r' -> b.append("\\r");
-          case '\t' -> b.append("\\t");
-          default -> {
-            if (c < 0x20) {
-              b.append(String.format("\\u%04x", (int) c));
-            } else {
-              b.append(c);
-            }
-          }
-        }
-      }
-      b.append('"');
+      b.append('"').append(io.tokenledger.runtime.Json.escape(s)).append('"');
     }
   }
 }

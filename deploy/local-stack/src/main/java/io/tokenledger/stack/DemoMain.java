@@ -1,23 +1,13 @@
 package io.tokenledger.stack;
 
-import io.tokenledger.avro.QuotaPolicy;
 import io.tokenledger.infra.LocalClickHouse;
-import io.tokenledger.infra.LocalKafka;
 import io.tokenledger.infra.LocalRegistry;
-import io.tokenledger.infra.Ports;
 import io.tokenledger.processor.ProcessorApp;
-import io.tokenledger.processor.ProcessorConfig;
-import io.tokenledger.processor.catalog.CatalogFile;
-import io.tokenledger.processor.catalog.CatalogMerge;
-import io.tokenledger.processor.catalog.CatalogPublisher;
 import io.tokenledger.producer.Usage;
 import io.tokenledger.producer.UsageTracker;
-import io.tokenledger.schemas.RegistrySerdes;
-import io.tokenledger.schemas.TopicAdmin;
 import io.tokenledger.schemas.Topics;
 import io.tokenledger.sink.ClickHouse;
 import io.tokenledger.sink.SinkApp;
-import io.tokenledger.sink.SinkConfig;
 import io.tokenledger.sink.report.Report;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,11 +16,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -71,53 +59,18 @@ public final class DemoMain {
     int events = 2_000;
     Path home = Path.of(".tokenledger").toAbsolutePath();
     Path data = home.resolve("data");
-    deleteTree(data);
-    Files.createDirectories(data);
     long t0 = System.nanoTime();
-    step("starting Kafka (KRaft), the schema registry and ClickHouse under " + data);
-    CompletableFuture<LocalClickHouse> chF = CompletableFuture.supplyAsync(() ->
-        LocalClickHouse.start(data.resolve("clickhouse"), Ports.free(), Ports.free(), Duration.ofSeconds(60)));
-    CompletableFuture<LocalRegistry> regF = CompletableFuture.supplyAsync(() ->
-        LocalRegistry.start(data.resolve("registry"), Ports.free(), Duration.ofSeconds(60)));
-    LocalKafka kafka = LocalKafka.start(data.resolve("kafka"));
-    LocalClickHouse ch = chF.join();
-    LocalRegistry registry = regF.join();
-    String bootstrap = kafka.bootstrapServers();
-    Topics topics = Topics.defaults();
+    step("starting Kafka (KRaft), the schema registry and ClickHouse under " + data + ", then the processor and the sink");
+    LocalStack stack = LocalStack.start(data, Path.of("deploy/catalog/pricing-catalog.json"), DemoPolicies.all(Instant.now()));
+    step("published the price catalog (" + stack.catalogModels + " models) and " + DemoPolicies.all(Instant.now()).size()
+        + " quota policies; stream processor and sink running");
+    String bootstrap = stack.bootstrap();
+    Topics topics = stack.topics;
     Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
-    TopicAdmin.ensure(client, topics.all(), (short) 1);
-    RegistrySerdes serdes = new RegistrySerdes(registry.url());
-
-    Path catalogFile = Path.of("deploy/catalog/pricing-catalog.json");
-    var catalog = CatalogFile.read(catalogFile);
-    CatalogMerge.Plan plan = CatalogPublisher.publish(new HashMap<>(client), serdes, topics.pricingModels(), catalog);
-    step("published the price catalog: " + catalog.size() + " models, " + plan.newVersions() + " price versions");
-    try (KafkaProducer<String, QuotaPolicy> p = new KafkaProducer<>(client, new StringSerializer(),
-        serdes.value(QuotaPolicy.class).serializer())) {
-      for (QuotaPolicy policy : DemoPolicies.all(Instant.now())) {
-        p.send(new ProducerRecord<>(topics.quotaPolicies().name(), policy.getPolicyId(), policy));
-      }
-    }
-    step("published " + DemoPolicies.all(Instant.now()).size() + " quota policies");
-
-    Map<String, String> env = new HashMap<>();
-    env.put("KAFKA_BOOTSTRAP", bootstrap);
-    env.put("SCHEMA_REGISTRY_URL", registry.url());
-    env.put("TOKENLEDGER_PROCESSOR_STATE_DIR", data.resolve("processor").toString());
-    env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
-    env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", "0");
-    env.put("TOKENLEDGER_PROCESSOR_ADVERTISED_HOST", "127.0.0.1");
-    ProcessorApp processor = ProcessorApp.start(ProcessorConfig.fromEnvironment(env));
-    Map<String, String> sinkEnv = new HashMap<>();
-    sinkEnv.put("KAFKA_BOOTSTRAP", bootstrap);
-    sinkEnv.put("SCHEMA_REGISTRY_URL", registry.url());
-    sinkEnv.put("CLICKHOUSE_URL", ch.url());
-    sinkEnv.put("TOKENLEDGER_SINK_HTTP_HOST", "127.0.0.1");
-    sinkEnv.put("TOKENLEDGER_SINK_HTTP_PORT", "0");
-    sinkEnv.put("TOKENLEDGER_SINK_BATCH_INTERVAL", "500ms");
-    SinkApp sink = SinkApp.start(SinkConfig.fromEnvironment(sinkEnv));
-    waitUntil("the processor", processor::isRunning, Duration.ofSeconds(60));
-    step("stream processor and sink running");
+    LocalRegistry registry = stack.registry;
+    LocalClickHouse ch = stack.clickhouse;
+    ProcessorApp processor = stack.processor;
+    SinkApp sink = stack.sink;
 
     Files.writeString(home.resolve("endpoints.env"), String.join("\n",
         "KAFKA_BOOTSTRAP=" + bootstrap,
@@ -165,9 +118,9 @@ public final class DemoMain {
     }
     step("emitted " + (events + 3) + " records: " + events + " priced calls, 1 duplicate, 1 unknown model, 1 malformed record");
 
-    ClickHouse db = new ClickHouse(ch.url(), "default", "", null, 30_000);
-    waitUntil("ClickHouse to hold every priced call", () -> count(db, "tokenledger.usage_costs") == events
-        && count(db, "tokenledger.usage_unpriced") == 1, Duration.ofSeconds(120));
+    ClickHouse db = stack.db;
+    waitUntil("ClickHouse to hold every priced call", () -> stack.count("usage_costs") == events
+        && stack.count("usage_unpriced") == 1, Duration.ofSeconds(120));
     step("all " + events + " priced calls are in ClickHouse (" + (System.nanoTime() - t0) / 1_000_000_000 + " s since start)");
 
     LocalDate today = LocalDate.now(ZoneOffset.UTC);
@@ -178,24 +131,13 @@ public final class DemoMain {
         + "toString(spend_usd) AS spend_at_alert, enforcement FROM tokenledger.quota_breaches ORDER BY policy_id, threshold_percent "
         + "FORMAT TabSeparatedWithNames"), System.out);
     System.out.println("\n== Not costed ==");
-    System.out.println("unpriced (no price in force): " + count(db, "tokenledger.usage_unpriced") + ", e.g. "
+    System.out.println("unpriced (no price in force): " + stack.count("usage_unpriced") + ", e.g. "
         + db.query("SELECT concat(provider, '/', model, ': ', reason) FROM tokenledger.usage_unpriced LIMIT 1").get(0).get(0));
     System.out.println("dead-lettered (usage.dlq): " + metric(processor.httpPort(), "tokenledger_events_dead_lettered_total")
         + ", duplicates dropped: " + metric(processor.httpPort(), "tokenledger_events_duplicates_total"));
     System.out.println("\nEndpoints: " + home.resolve("endpoints.env"));
 
-    Runnable stopAll = () -> {
-      sink.close();
-      processor.close();
-      db.close();
-      registry.close();
-      ch.close();
-      try {
-        kafka.close();
-      } catch (Exception e) {
-        // stopping anyway
-      }
-    };
+    Runnable stopAll = stack::close;
     if (keep) {
       Files.writeString(home.resolve("stack.pid"), Long.toString(ProcessHandle.current().pid()));
       System.out.println("The stack keeps running: `./tokenledger stop` stops it. Query ClickHouse with "
@@ -214,14 +156,6 @@ public final class DemoMain {
     } else {
       stopAll.run();
       System.exit(0);
-    }
-  }
-
-  private static long count(ClickHouse db, String table) {
-    try {
-      return Long.parseLong(db.query("SELECT count() FROM " + table).get(0).get(0));
-    } catch (RuntimeException e) {
-      return -1;
     }
   }
 
@@ -253,14 +187,5 @@ public final class DemoMain {
 
   private static void step(String s) {
     System.out.println("• " + s);
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var walk = Files.walk(root)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
   }
 }

@@ -133,8 +133,8 @@ public final class DemoMain {
     System.out.println("\n== Not costed ==");
     System.out.println("unpriced (no price in force): " + stack.count("usage_unpriced") + ", e.g. "
         + db.query("SELECT concat(provider, '/', model, ': ', reason) FROM tokenledger.usage_unpriced LIMIT 1").get(0).get(0));
-    System.out.println("dead-lettered (usage.dlq): " + metric(processor.httpPort(), "tokenledger_events_dead_lettered_total")
-        + ", duplicates dropped: " + metric(processor.httpPort(), "tokenledger_events_duplicates_total"));
+    System.out.println("dead-lettered (usage.dlq): " + stack.processorMetric("tokenledger_events_dead_lettered_total")
+        + ", duplicates dropped: " + stack.processorMetric("tokenledger_events_duplicates_total"));
     System.out.println("\nEndpoints: " + home.resolve("endpoints.env"));
 
     Runnable stopAll = stack::close;
@@ -156,21 +156,6 @@ public final class DemoMain {
     } else {
       stopAll.run();
       System.exit(0);
-    }
-  }
-
-  private static String metric(int port, String name) {
-    try {
-      String body = new String(java.net.URI.create("http://127.0.0.1:" + port + "/metrics").toURL().openStream().readAllBytes());
-      double sum = 0;
-      for (String line : body.split("\n")) {
-        if (line.startsWith(name)) {
-          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return Long.toString((long) sum);
-    } catch (IOException e) {
-      return "?";
     }
   }
 

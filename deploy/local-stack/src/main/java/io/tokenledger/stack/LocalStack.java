@@ -120,6 +120,23 @@ final class LocalStack implements AutoCloseable {
     }
   }
 
+  /** A processor counter's value (summed over its tags), read from its Prometheus endpoint; -1 if unreadable. */
+  long processorMetric(String name) {
+    try {
+      String body = new String(java.net.URI.create("http://127.0.0.1:" + processor.httpPort() + "/metrics").toURL()
+          .openStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      long sum = 0;
+      for (String line : body.split("\n")) {
+        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+          sum += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      return sum;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   @Override
   public void close() {
     sink.close();

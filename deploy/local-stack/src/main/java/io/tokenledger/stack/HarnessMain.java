@@ -1,0 +1,269 @@
+package io.tokenledger.stack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tokenledger.avro.Enforcement;
+import io.tokenledger.avro.QuotaPolicy;
+import io.tokenledger.avro.QuotaScope;
+import io.tokenledger.avro.QuotaWindow;
+import io.tokenledger.producer.Usage;
+import io.tokenledger.producer.UsageTracker;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * {@code ./tokenledger harness [EVENTS] [SEED]}: the whole pipeline on this machine under a generated load,
+ * then a check of what arrived. Orgs are skewed like real traffic; calls use every token class, long-context
+ * and batch prices; 1 % are retried (duplicates), some are late within the day, 0.5 % name a model with no
+ * price, 0.2 % are malformed records. Afterwards it checks, from ClickHouse and the processor's counters:
+ * every priced call in usage_costs exactly once; cost per org and day equal to totals the harness computes
+ * on its own from the catalog file; the unpriced and dead-lettered counts; one breach per policy threshold
+ * crossed. It prints throughput, drain time and each process's peak memory.
+ */
+public final class HarnessMain {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final BigDecimal MILLION = BigDecimal.valueOf(1_000_000);
+
+  private HarnessMain() {}
+
+  public static void main(String[] args) throws Exception {
+    int n = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+    long seed = args.length > 1 ? Long.parseLong(args[1]) : 42;
+    int failures;
+    try {
+      failures = run(n, seed);
+    } catch (Exception e) {
+      System.err.println("harness failed: " + e);
+      failures = 1;
+    }
+    System.exit(failures == 0 ? 0 : 1);
+  }
+
+  record Call(Usage usage, String org, LocalDate day, BigDecimal cost) {}
+
+  static int run(int n, long seed) throws Exception {
+    Path catalogFile = Path.of("deploy/catalog/pricing-catalog.json");
+    JsonNode catalog = JSON.readTree(Files.readString(catalogFile));
+    List<JsonNode> models = new ArrayList<>();
+    catalog.path("models").forEach(models::add);
+    Random r = new Random(seed);
+    Instant now = Instant.now();
+    Instant dayStart = LocalDate.now(ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant();
+    long dayMs = Math.max(60_000, now.toEpochMilli() - dayStart.toEpochMilli() - 60_000);
+    int orgs = 200;
+
+    // generate the load and compute what it must cost, independently of the processor's code
+    List<Call> calls = new ArrayList<>(n);
+    Map<String, BigDecimal> expectedByOrgDay = new TreeMap<>();
+    Map<String, BigDecimal> orgSpendToday = new HashMap<>();
+    int unknown = 0;
+    for (int i = 0; i < n; i++) {
+      String org = "org-" + Math.min(orgs - 1, (int) (-Math.log(1 - r.nextDouble()) * 20));
+      Instant at = now.minusMillis(r.nextInt(100) < 3 ? (long) (r.nextDouble() * dayMs) : r.nextInt(60_000));
+      if (r.nextInt(1000) < 5) {
+        unknown++;
+        calls.add(new Call(Usage.builder().eventId("h-" + seed + "-" + i).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
+            .provider("selfhosted").model("llama-" + r.nextInt(3)).inputTokens(500).outputTokens(100).build(), org, null, null));
+        continue;
+      }
+      JsonNode m = models.get(r.nextInt(models.size()));
+      long in = 100 + r.nextInt(r.nextInt(50) == 0 ? 300_000 : 8_000);
+      long cached = r.nextInt(3) == 0 ? r.nextInt(4_000) : 0;
+      long w5 = r.nextInt(8) == 0 ? r.nextInt(2_000) : 0;
+      long w1 = r.nextInt(16) == 0 ? r.nextInt(2_000) : 0;
+      long out = r.nextInt(2_000);
+      long reasoning = r.nextInt(4) == 0 ? r.nextInt(3_000) : 0;
+      boolean batch = r.nextInt(20) == 0;
+      BigDecimal cost = expectedCost(m, at, in, cached, w5, w1, out, reasoning, batch);
+      Usage u = Usage.builder().eventId("h-" + seed + "-" + i).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
+          .provider(m.path("provider").asText()).model(m.path("model").asText()).inputTokens(in).cachedInputTokens(cached)
+          .cacheWrite5mTokens(w5).cacheWrite1hTokens(w1).outputTokens(out).reasoningTokens(reasoning).batch(batch)
+          .endpoint("/api/" + r.nextInt(5)).requestType("chat").build();
+      if (cost == null) {
+        unknown++; // no version in force at that time
+        calls.add(new Call(u, org, null, null));
+        continue;
+      }
+      LocalDate day = LocalDate.ofInstant(at, ZoneOffset.UTC);
+      calls.add(new Call(u, org, day, cost));
+      expectedByOrgDay.merge(org + " " + day, cost, BigDecimal::add);
+      orgSpendToday.merge(org, cost, BigDecimal::add);
+    }
+    int priced = n - unknown;
+    int malformed = Math.max(1, n / 500);
+
+    // one daily policy for each of the ten busiest orgs, sized so that it crosses some thresholds
+    List<QuotaPolicy> policies = new ArrayList<>();
+    Map<String, Integer> expectedBreaches = new HashMap<>();
+    for (int o = 0; o < 10; o++) {
+      String org = "org-" + o;
+      BigDecimal spend = orgSpendToday.getOrDefault(org, BigDecimal.ZERO);
+      BigDecimal limit = spend.multiply(BigDecimal.valueOf(0.6 + 0.15 * o)).setScale(2, RoundingMode.HALF_UP).max(new BigDecimal("0.01"));
+      policies.add(QuotaPolicy.newBuilder().setPolicyId("h-" + org).setOrgId(org).setScope(QuotaScope.ORG)
+          .setWindow(QuotaWindow.DAY).setLimitUsd(limit.setScale(12)).setThresholdsPercent(List.of(50, 80, 100))
+          .setEnforcement(Enforcement.SOFT).setUpdatedAt(now).build());
+      int crossed = 0;
+      for (int t : new int[] {50, 80, 100}) {
+        if (spend.signum() > 0 && spend.compareTo(limit.multiply(BigDecimal.valueOf(t)).divide(BigDecimal.valueOf(100))) >= 0) {
+          crossed++;
+        }
+      }
+      expectedBreaches.put("h-" + org, crossed);
+    }
+
+    Path data = Path.of(".tokenledger", "harness").toAbsolutePath();
+    System.out.printf("harness: %,d calls (seed %d): %,d priced, %,d unpriced, ~1%% retried, %,d malformed records%n", n, seed,
+        priced, unknown, malformed);
+    try (LocalStack stack = LocalStack.start(data, catalogFile, policies)) {
+      long t0 = System.nanoTime();
+      UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
+          .serviceName("harness").bufferCapacity(50_000).overflowPolicy(io.tokenledger.producer.OverflowPolicy.BLOCK, Duration.ofSeconds(30)).build();
+      int retried = 0;
+      try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(Map.of("bootstrap.servers", stack.bootstrap()),
+          new StringSerializer(), new ByteArraySerializer())) {
+        for (int i = 0; i < calls.size(); i++) {
+          tracker.track(calls.get(i).usage());
+          if (r.nextInt(100) == 0) {
+            tracker.track(calls.get(i).usage());
+            retried++;
+          }
+          if (i % (n / malformed) == 0 && i / (n / malformed) < malformed) {
+            byte[] junk = new byte[1 + r.nextInt(64)];
+            r.nextBytes(junk);
+            raw.send(new ProducerRecord<>(stack.topics.usageEvents().name(), "org-0", junk));
+          }
+        }
+      }
+      var stats = tracker.close(Duration.ofSeconds(120));
+      long emitted = System.nanoTime();
+      System.out.printf("emitted %,d events (+%,d retries) in %.1f s; tracker: %s%n", n, retried, (emitted - t0) / 1e9, stats);
+      long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+      while ((stack.count("usage_costs") < priced || stack.count("usage_unpriced") < unknown) && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      long visible = System.nanoTime();
+      System.out.printf("end to end: %,.0f events/s (first emit to last row visible in ClickHouse); drain after the last "
+          + "emit %.1f s%n", priced / ((visible - t0) / 1e9), (visible - emitted) / 1e9);
+      Thread.sleep(1_500); // let a late duplicate, if the pipeline wrongly let one through, land too
+
+      int failures = 0;
+      failures += check("priced calls in usage_costs", stack.count("usage_costs"), priced);
+      failures += check("distinct event ids in usage_costs",
+          Long.parseLong(stack.db.query("SELECT uniqExact(event_id) FROM tokenledger.usage_costs").get(0).get(0)), priced);
+      failures += check("unpriced calls", stack.count("usage_unpriced"), unknown);
+      failures += check("malformed records dead-lettered", stack.processorMetric("tokenledger_events_dead_lettered_total"),
+          malformed);
+      failures += check("retries dropped as duplicates", stack.processorMetric("tokenledger_events_duplicates_total"), retried);
+      Map<String, BigDecimal> actual = new TreeMap<>();
+      for (List<String> row : stack.db.query("SELECT org_id, toString(toDate(event_time)), toString(sum(cost_usd)) "
+          + "FROM tokenledger.usage_costs GROUP BY org_id, toDate(event_time)")) {
+        actual.put(row.get(0) + " " + row.get(1), new BigDecimal(row.get(2)));
+      }
+      int mismatched = 0;
+      for (var e : expectedByOrgDay.entrySet()) {
+        BigDecimal a = actual.get(e.getKey());
+        if (a == null || a.compareTo(e.getValue()) != 0) {
+          if (mismatched++ < 5) {
+            System.out.println("  MISMATCH " + e.getKey() + ": expected " + e.getValue() + ", ClickHouse " + a);
+          }
+        }
+      }
+      failures += check("org-day cost totals equal to the harness's own (of " + expectedByOrgDay.size() + ")",
+          expectedByOrgDay.size() - mismatched, expectedByOrgDay.size());
+      BigDecimal rollup = new BigDecimal(stack.db.query("SELECT toString(sum(cost_usd)) FROM tokenledger.usage_daily").get(0).get(0));
+      BigDecimal expectedTotal = expectedByOrgDay.values().stream().reduce(BigDecimal.ZERO, BigDecimal::add);
+      failures += check("rollup total equal to the expected total (" + expectedTotal.toPlainString() + ")",
+          rollup.compareTo(expectedTotal) == 0 ? 1 : 0, 1);
+      long breaches = 0;
+      for (var e : expectedBreaches.entrySet()) {
+        breaches += e.getValue();
+      }
+      long deadlineB = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (stack.count("quota_breaches") < breaches && System.nanoTime() < deadlineB) {
+        Thread.sleep(100);
+      }
+      failures += check("quota breaches", stack.count("quota_breaches"), breaches);
+      failures += check("distinct breaches", Long.parseLong(stack.db.query(
+          "SELECT uniqExact(breach_id) FROM tokenledger.quota_breaches").get(0).get(0)), breaches);
+      System.out.println("peak memory (VmHWM): this JVM (broker, processor, sink, load) " + peak(ProcessHandle.current().pid())
+          + ", schema registry " + peak(stack.registry.process().pid()) + ", ClickHouse " + peak(stack.clickhouse.process().pid()));
+      System.out.println(failures == 0 ? "PASS: every check held" : "FAIL: " + failures + " check(s) failed");
+      return failures;
+    }
+  }
+
+  private static int check(String what, long actual, long expected) {
+    boolean ok = actual == expected;
+    System.out.printf("  %s %s: %,d (expected %,d)%n", ok ? "ok  " : "FAIL", what, actual, expected);
+    return ok ? 0 : 1;
+  }
+
+  private static String peak(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return (Long.parseLong(line.replaceAll("\\D", "")) / 1024) + " MB";
+        }
+      }
+    } catch (Exception e) {
+      // not Linux
+    }
+    return "?";
+  }
+
+  /** The catalog's price for one call, computed here from the file alone; null when no version is in force. */
+  static BigDecimal expectedCost(JsonNode model, Instant at, long in, long cached, long w5, long w1, long out, long reasoning,
+      boolean batch) {
+    JsonNode version = null;
+    for (JsonNode v : model.path("versions")) {
+      if (!Instant.parse(v.path("effective_from").asText()).isAfter(at)) {
+        version = v;
+      }
+    }
+    if (version == null) {
+      return null;
+    }
+    JsonNode lc = version.path("long_context");
+    JsonNode p = lc.isObject() && in + cached + w5 + w1 > lc.path("threshold_input_tokens").asLong() ? lc : version;
+    BigDecimal keep = batch && version.hasNonNull("batch_discount")
+        ? BigDecimal.ONE.subtract(new BigDecimal(version.path("batch_discount").asText())) : BigDecimal.ONE;
+    String input = p.path("input").asText();
+    String output = p.path("output").asText();
+    BigDecimal total = part(in, input, keep)
+        .add(part(cached, or(p, "cached_input", input), keep))
+        .add(part(w5, or(p, "cache_write_5m", input), keep))
+        .add(part(w1, or(p, "cache_write_1h", input), keep))
+        .add(part(out, output, keep))
+        .add(part(reasoning, or(p, "reasoning", output), keep));
+    if (version.hasNonNull("request_fee")) {
+      total = total.add(new BigDecimal(version.path("request_fee").asText()));
+    }
+    return total;
+  }
+
+  private static String or(JsonNode n, String field, String fallback) {
+    return n.hasNonNull(field) ? n.path(field).asText() : fallback;
+  }
+
+  private static BigDecimal part(long tokens, String perMillion, BigDecimal keep) {
+    return BigDecimal.valueOf(tokens).multiply(new BigDecimal(perMillion)).multiply(keep).divide(MILLION)
+        .setScale(12, RoundingMode.HALF_EVEN);
+  }
+}

@@ -1,0 +1,165 @@
+package io.tokenledger.processor;
+
+import static io.tokenledger.processor.Fixtures.event;
+import static io.tokenledger.processor.Fixtures.pricing;
+import static io.tokenledger.processor.Fixtures.usd;
+import static io.tokenledger.processor.Fixtures.version;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.tokenledger.avro.CostedUsage;
+import io.tokenledger.avro.Enforcement;
+import io.tokenledger.avro.QuotaBreach;
+import io.tokenledger.avro.QuotaPolicy;
+import io.tokenledger.avro.QuotaScope;
+import io.tokenledger.avro.QuotaWindow;
+import io.tokenledger.avro.UsageEvent;
+import io.tokenledger.infra.Infra;
+import io.tokenledger.infra.InfraExtension;
+import io.tokenledger.infra.ServerProcess;
+import io.tokenledger.processor.catalog.CatalogPublisher;
+import io.tokenledger.schemas.RegistrySerdes;
+import io.tokenledger.schemas.TopicAdmin;
+import io.tokenledger.schemas.Topics;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The processor as a separate JVM, killed with SIGKILL twice while events flow, then restarted: a
+ * read_committed consumer sees every event costed exactly once, the exact total, and each quota threshold
+ * alerted exactly once.
+ */
+@ExtendWith(InfraExtension.class)
+class ProcessorKillIT {
+
+  @Test
+  void shouldCostEveryEventOnceAndAlertOnceAcrossTwoKills(Infra infra) throws Exception {
+    Topics topics = Topics.withPrefix(InfraExtension.uniqueName("kill") + ".").withPartitions(3);
+    Map<String, Object> client = Map.of("bootstrap.servers", infra.kafkaBootstrap());
+    TopicAdmin.ensure(client, topics.all(), (short) 1);
+    RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
+    CatalogPublisher.publish(new HashMap<>(client), serdes, topics.pricingModels(), Map.of("acme/flat",
+        pricing("acme", "flat", version("acme/flat@2020", "2020-01-01T00:00:00Z", "1", "1").build())));
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    try (KafkaProducer<String, QuotaPolicy> p = new KafkaProducer<>(client, new StringSerializer(),
+        serdes.value(QuotaPolicy.class).serializer())) {
+      p.send(new ProducerRecord<>(topics.quotaPolicies().name(), "p", QuotaPolicy.newBuilder().setPolicyId("p")
+          .setOrgId("org-0").setScope(QuotaScope.ORG).setWindow(QuotaWindow.MONTH).setLimitUsd(usd("1000"))
+          .setThresholdsPercent(List.of(25, 50, 75, 100)).setEnforcement(Enforcement.SOFT).setUpdatedAt(now).build())).get();
+    }
+
+    Path dir = Files.createTempDirectory("processor-kill");
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP", infra.kafkaBootstrap());
+    env.put("SCHEMA_REGISTRY_URL", infra.registryUrl());
+    env.put("TOKENLEDGER_TOPIC_PREFIX", topics.prefix());
+    env.put("TOKENLEDGER_TOPIC_PARTITIONS", "3");
+    env.put("TOKENLEDGER_PROCESSOR_APPLICATION_ID", topics.prefix() + "processor");
+    env.put("TOKENLEDGER_PROCESSOR_STATE_DIR", dir.resolve("state").toString());
+    env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
+    env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", "0");
+    // a killed instance never leaves the group: let the broker notice within seconds
+    env.put("TOKENLEDGER_KAFKA_SESSION_TIMEOUT_MS", "6000");
+    env.put("TOKENLEDGER_KAFKA_HEARTBEAT_INTERVAL_MS", "1000");
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp",
+        System.getProperty("java.class.path"), ProcessorMain.class.getName());
+
+    List<CostedUsage> costed = new CopyOnWriteArrayList<>();
+    List<QuotaBreach> breaches = new CopyOnWriteArrayList<>();
+    Thread reader = follow(infra, serdes, topics, costed, breaches);
+
+    var ser = serdes.value(UsageEvent.class).serializer();
+    Random random = new Random(11);
+    BigDecimal expected = BigDecimal.ZERO;
+    int sent = 0;
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", infra.kafkaBootstrap(),
+        "acks", "all"), new StringSerializer(), new ByteArraySerializer())) {
+      for (int round = 0; round < 3; round++) {
+        ServerProcess p = ServerProcess.start("processor-" + round, cmd, env, dir, dir.resolve("processor-" + round + ".log"));
+        for (int i = 0; i < 3_000; i++) {
+          int k = sent++;
+          long tokens = 1_000_000L + random.nextInt(1_000_000); // $1 to $2 each at $1 per million
+          expected = expected.add(BigDecimal.valueOf(tokens).movePointLeft(6));
+          UsageEvent e = event("k-" + k, now.toString(), "acme", "flat").setOrgId("org-" + (k % 4)).setInputTokens(tokens).build();
+          producer.send(new ProducerRecord<>(topics.usageEvents().name(), e.getOrgId(), ser.serialize("t", e)));
+        }
+        producer.flush();
+        if (round < 2) {
+          long before = costed.size();
+          int target = 200 + random.nextInt(1_500);
+          try {
+            await().atMost(Duration.ofSeconds(90)).until(() -> costed.size() > before + target);
+          } catch (RuntimeException e) {
+            System.err.println(p.tail(60));
+            throw e;
+          }
+          p.kill();
+        } else {
+          try {
+            await().atMost(Duration.ofSeconds(120)).until(() -> costed.size() >= 9_000);
+          } finally {
+            p.stop();
+          }
+        }
+      }
+    }
+    Thread.sleep(1_000); // a duplicate, had one been written, would be readable by now
+    reader.interrupt();
+    assertThat(costed).hasSize(9_000);
+    assertThat(costed).extracting(c -> c.getEvent().getEventId()).doesNotHaveDuplicates();
+    assertThat(costed.stream().map(CostedUsage::getTotalCost).reduce(BigDecimal.ZERO, BigDecimal::add))
+        .isEqualByComparingTo(expected);
+    // org-0 spends about $3,400: past 25, 50, 75 and 100 % of $1,000, each alerted once
+    assertThat(breaches).extracting(QuotaBreach::getThresholdPercent).containsExactlyInAnyOrder(25, 50, 75, 100);
+  }
+
+  private static Thread follow(Infra infra, RegistrySerdes serdes, Topics topics, List<CostedUsage> costed,
+      List<QuotaBreach> breaches) {
+    Thread t = new Thread(() -> {
+      Map<String, Object> c = new HashMap<>();
+      c.put("bootstrap.servers", infra.kafkaBootstrap());
+      c.put("group.id", topics.prefix() + "reader");
+      c.put("auto.offset.reset", "earliest");
+      c.put("isolation.level", "read_committed");
+      var costedDe = serdes.value(CostedUsage.class).deserializer();
+      var breachDe = serdes.value(QuotaBreach.class).deserializer();
+      try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+          new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        consumer.subscribe(new ArrayList<>(List.of(topics.usageCosted().name(), topics.quotaBreaches().name())));
+        while (!Thread.currentThread().isInterrupted()) {
+          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+            if (r.topic().equals(topics.usageCosted().name())) {
+              costed.add(costedDe.deserialize(r.topic(), r.value()));
+            } else {
+              breaches.add(breachDe.deserialize(r.topic(), r.value()));
+            }
+          }
+        }
+      } catch (org.apache.kafka.common.errors.InterruptException e) {
+        // done
+      }
+    }, "follow-outputs");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+}

@@ -2,10 +2,10 @@ package io.tokenledger.sink;
 
 import com.clickhouse.client.api.Client;
 import com.clickhouse.client.api.ServerException;
+import com.clickhouse.client.api.insert.InsertSettings;
 import com.clickhouse.client.api.query.QueryResponse;
 import com.clickhouse.client.api.query.QuerySettings;
 import com.clickhouse.data.ClickHouseFormat;
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +16,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The few ClickHouse operations the sink needs, in forms that both old (18.16) and current servers accept:
- * statements, JSONEachRow inserts, and reads in TabSeparatedWithNames. Failures are classified once, here:
+ * statements, RowBinary inserts, and reads in TabSeparated. Failures are classified once, here:
  * {@link Retryable} (the server or network may recover) or {@link Fatal} (the statement or data is wrong).
  */
 public final class ClickHouse implements AutoCloseable {
@@ -55,7 +55,9 @@ public final class ClickHouse implements AutoCloseable {
     this.url = url;
     this.timeoutMs = timeoutMs;
     Client.Builder b = new Client.Builder().addEndpoint(url).setUsername(user).setPassword(password == null ? "" : password)
-        .compressServerResponse(false).setSocketTimeout(timeoutMs).setConnectTimeout(Math.min(timeoutMs, 5000));
+        .compressServerResponse(false)
+        // no retries inside the client: a retried INSERT could land twice; the sink retries after checking
+        .setMaxRetries(0).setSocketTimeout(timeoutMs).setConnectTimeout(Math.min(timeoutMs, 5000));
     if (database != null) {
       b.setDefaultDatabase(database);
     }
@@ -73,11 +75,17 @@ public final class ClickHouse implements AutoCloseable {
     });
   }
 
-  /** Inserts rows given as JSONEachRow text: one atomic INSERT while it stays under the server's block size. */
-  public void insertJson(String table, byte[] rows) {
+  /**
+   * Inserts rows already encoded in RowBinary for {@code columns}, in that order: one INSERT, atomic while
+   * it stays under the server's block size.
+   */
+  public void insertRowBinary(String table, List<String> columns, List<byte[]> rows) {
     call("insert into " + table, () -> {
-      client.insert(table, new ByteArrayInputStream(rows), ClickHouseFormat.JSONEachRow).get(timeoutMs, TimeUnit.MILLISECONDS)
-          .close();
+      client.insert(table, columns, out -> {
+        for (byte[] row : rows) {
+          out.write(row);
+        }
+      }, ClickHouseFormat.RowBinary, new InsertSettings()).get(timeoutMs, TimeUnit.MILLISECONDS).close();
       return null;
     });
   }

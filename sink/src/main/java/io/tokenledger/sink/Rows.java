@@ -12,44 +12,63 @@ import java.util.Base64;
 import java.util.Map;
 
 /**
- * Encodes records as ClickHouse JSONEachRow lines. Money goes out as plain JSON numbers written from
- * {@link BigDecimal#toPlainString()}, which ClickHouse parses exactly into Decimal(38, 12): no floating
- * point on the way.
+ * Encodes records as ClickHouse rows in {@link RowBinary}. Money goes out as the exact unscaled integer of
+ * each {@link BigDecimal}: no floating point on the way. Each table's column list is declared once, here,
+ * and is the list the INSERT names.
  */
 final class Rows {
 
   private Rows() {}
 
-  /** A row ready to insert: its table, the table partition (month) it lands in, and its JSON line. */
-  record Row(String table, int month, String json) {}
+  /** A row ready to insert: its table, the table partition (month) it lands in, and its bytes. */
+  record Row(RowBinary.Table table, int month, byte[] bytes) {}
+
+  static final RowBinary.Table USAGE_COSTS = new RowBinary.Table("usage_costs", "event_id", "event_time", "event_time_ms",
+      "org_id", "user_id", "provider", "model", "pricing_key", "request_type", "endpoint", "service", "input_tokens",
+      "cached_input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "output_tokens", "reasoning_tokens",
+      "total_tokens", "latency_ms", "batch", "long_context", "currency", "input_cost", "cached_input_cost",
+      "cache_write_cost", "output_cost", "reasoning_cost", "request_fee", "cost_usd", "price_version",
+      "price_effective_from", "metadata", "priced_at", "kafka_topic", "kafka_partition", "kafka_offset");
+
+  static final RowBinary.Table USAGE_UNPRICED = new RowBinary.Table("usage_unpriced", "event_id", "event_time", "org_id",
+      "user_id", "provider", "model", "pricing_key", "request_type", "endpoint", "service", "input_tokens",
+      "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "reason", "detected_at",
+      "kafka_topic", "kafka_partition", "kafka_offset");
+
+  static final RowBinary.Table QUOTA_BREACHES = new RowBinary.Table("quota_breaches", "breach_id", "policy_id", "org_id",
+      "scope", "scope_value", "quota_window", "window_start", "window_end", "threshold_percent", "limit_usd", "spend_usd",
+      "enforcement", "event_id", "detected_at", "kafka_topic", "kafka_partition", "kafka_offset");
+
+  static final RowBinary.Table SINK_DEAD_LETTERS = new RowBinary.Table("sink_dead_letters", "kafka_topic",
+      "kafka_partition", "kafka_offset", "error", "value_base64", "failed_at");
 
   static Row costed(CostedUsage c, String topic, int partition, long offset) {
     UsageEvent e = c.getEvent();
     long tokens = e.getInputTokens() + e.getCachedInputTokens() + e.getCacheWrite5mTokens() + e.getCacheWrite1hTokens()
         + e.getOutputTokens() + e.getReasoningTokens();
-    Json j = new Json()
-        .str("event_id", e.getEventId())
-        .time("event_time", e.getEventTime())
-        .num("event_time_ms", e.getEventTime().toEpochMilli())
-        .str("org_id", e.getOrgId())
-        .str("user_id", e.getUserId())
-        .str("provider", e.getProvider())
-        .str("model", e.getModel())
-        .str("pricing_key", c.getPricingKey())
-        .str("request_type", e.getRequestType())
-        .str("endpoint", e.getEndpoint())
-        .str("service", e.getService())
-        .num("input_tokens", e.getInputTokens())
-        .num("cached_input_tokens", e.getCachedInputTokens())
-        .num("cache_write_5m_tokens", e.getCacheWrite5mTokens())
-        .num("cache_write_1h_tokens", e.getCacheWrite1hTokens())
-        .num("output_tokens", e.getOutputTokens())
-        .num("reasoning_tokens", e.getReasoningTokens())
-        .num("total_tokens", tokens)
-        .num("latency_ms", e.getLatencyMs() == null ? 0 : e.getLatencyMs())
-        .num("batch", e.getBatch() ? 1 : 0)
-        .num("long_context", c.getLongContext() ? 1 : 0)
-        .str("currency", c.getCurrency())
+    RowBinary w = new RowBinary(USAGE_COSTS)
+        .string("event_id", e.getEventId())
+        .dateTime("event_time", e.getEventTime())
+        .uint64("event_time_ms", e.getEventTime().toEpochMilli())
+        .string("org_id", e.getOrgId())
+        .string("user_id", e.getUserId())
+        .string("provider", e.getProvider())
+        .string("model", e.getModel())
+        .string("pricing_key", c.getPricingKey())
+        .string("request_type", e.getRequestType())
+        .string("endpoint", e.getEndpoint())
+        .string("service", e.getService())
+        .uint64("input_tokens", e.getInputTokens())
+        .uint64("cached_input_tokens", e.getCachedInputTokens())
+        .uint64("cache_write_5m_tokens", e.getCacheWrite5mTokens())
+        .uint64("cache_write_1h_tokens", e.getCacheWrite1hTokens())
+        .uint64("output_tokens", e.getOutputTokens())
+        .uint64("reasoning_tokens", e.getReasoningTokens())
+        .uint64("total_tokens", tokens)
+        .uint64("latency_ms", e.getLatencyMs() == null ? 0 : e.getLatencyMs())
+        .uint8("batch", e.getBatch() ? 1 : 0)
+        .uint8("long_context", c.getLongContext() ? 1 : 0)
+        .string("currency", c.getCurrency())
         .money("input_cost", c.getInputCost())
         .money("cached_input_cost", c.getCachedInputCost())
         .money("cache_write_cost", c.getCacheWriteCost())
@@ -57,68 +76,68 @@ final class Rows {
         .money("reasoning_cost", c.getReasoningCost())
         .money("request_fee", c.getRequestFee())
         .money("cost_usd", c.getTotalCost())
-        .str("price_version", c.getPriceVersionId())
-        .time("price_effective_from", c.getPriceEffectiveFrom())
-        .str("metadata", metadata(e.getMetadata()))
-        .time("priced_at", c.getPricedAt());
-    return new Row("usage_costs", month(e.getEventTime()), source(j, topic, partition, offset));
+        .string("price_version", c.getPriceVersionId())
+        .dateTime("price_effective_from", c.getPriceEffectiveFrom())
+        .string("metadata", metadata(e.getMetadata()))
+        .dateTime("priced_at", c.getPricedAt());
+    return new Row(USAGE_COSTS, month(e.getEventTime()), source(w, topic, partition, offset));
   }
 
   static Row unpriced(UnpricedUsage u, String topic, int partition, long offset) {
     UsageEvent e = u.getEvent();
-    Json j = new Json()
-        .str("event_id", e.getEventId())
-        .time("event_time", e.getEventTime())
-        .str("org_id", e.getOrgId())
-        .str("user_id", e.getUserId())
-        .str("provider", e.getProvider())
-        .str("model", e.getModel())
-        .str("pricing_key", u.getPricingKey())
-        .str("request_type", e.getRequestType())
-        .str("endpoint", e.getEndpoint())
-        .str("service", e.getService())
-        .num("input_tokens", e.getInputTokens())
-        .num("cached_input_tokens", e.getCachedInputTokens())
-        .num("cache_write_tokens", e.getCacheWrite5mTokens() + e.getCacheWrite1hTokens())
-        .num("output_tokens", e.getOutputTokens())
-        .num("reasoning_tokens", e.getReasoningTokens())
-        .str("reason", u.getReason())
-        .time("detected_at", u.getDetectedAt());
-    return new Row("usage_unpriced", month(e.getEventTime()), source(j, topic, partition, offset));
+    RowBinary w = new RowBinary(USAGE_UNPRICED)
+        .string("event_id", e.getEventId())
+        .dateTime("event_time", e.getEventTime())
+        .string("org_id", e.getOrgId())
+        .string("user_id", e.getUserId())
+        .string("provider", e.getProvider())
+        .string("model", e.getModel())
+        .string("pricing_key", u.getPricingKey())
+        .string("request_type", e.getRequestType())
+        .string("endpoint", e.getEndpoint())
+        .string("service", e.getService())
+        .uint64("input_tokens", e.getInputTokens())
+        .uint64("cached_input_tokens", e.getCachedInputTokens())
+        .uint64("cache_write_tokens", e.getCacheWrite5mTokens() + e.getCacheWrite1hTokens())
+        .uint64("output_tokens", e.getOutputTokens())
+        .uint64("reasoning_tokens", e.getReasoningTokens())
+        .string("reason", u.getReason())
+        .dateTime("detected_at", u.getDetectedAt());
+    return new Row(USAGE_UNPRICED, month(e.getEventTime()), source(w, topic, partition, offset));
   }
 
   static Row breach(QuotaBreach b, String topic, int partition, long offset) {
-    Json j = new Json()
-        .str("breach_id", b.getBreachId())
-        .str("policy_id", b.getPolicyId())
-        .str("org_id", b.getOrgId())
-        .str("scope", b.getScope().name())
-        .str("scope_value", b.getScopeValue())
-        .str("quota_window", b.getWindow().name())
-        .time("window_start", b.getWindowStart())
-        .time("window_end", b.getWindowEnd())
-        .num("threshold_percent", b.getThresholdPercent())
+    RowBinary w = new RowBinary(QUOTA_BREACHES)
+        .string("breach_id", b.getBreachId())
+        .string("policy_id", b.getPolicyId())
+        .string("org_id", b.getOrgId())
+        .string("scope", b.getScope().name())
+        .string("scope_value", b.getScopeValue())
+        .string("quota_window", b.getWindow().name())
+        .dateTime("window_start", b.getWindowStart())
+        .dateTime("window_end", b.getWindowEnd())
+        .uint16("threshold_percent", b.getThresholdPercent())
         .money("limit_usd", b.getLimitUsd())
         .money("spend_usd", b.getSpendUsd())
-        .str("enforcement", b.getEnforcement().name())
-        .str("event_id", b.getEventId())
-        .time("detected_at", b.getDetectedAt());
-    return new Row("quota_breaches", month(b.getWindowStart()), source(j, topic, partition, offset));
+        .string("enforcement", b.getEnforcement().name())
+        .string("event_id", b.getEventId())
+        .dateTime("detected_at", b.getDetectedAt());
+    return new Row(QUOTA_BREACHES, month(b.getWindowStart()), source(w, topic, partition, offset));
   }
 
   static Row deadLetter(String topic, int partition, long offset, String error, byte[] value, Instant now) {
-    Json j = new Json()
-        .str("kafka_topic", topic)
-        .num("kafka_partition", partition)
-        .num("kafka_offset", offset)
-        .str("error", error)
-        .str("value_base64", value == null ? "" : Base64.getEncoder().encodeToString(value))
-        .time("failed_at", now);
-    return new Row("sink_dead_letters", month(now), j.end());
+    RowBinary w = new RowBinary(SINK_DEAD_LETTERS)
+        .string("kafka_topic", topic)
+        .uint32("kafka_partition", partition)
+        .uint64("kafka_offset", offset)
+        .string("error", error)
+        .string("value_base64", value == null ? "" : Base64.getEncoder().encodeToString(value))
+        .dateTime("failed_at", now);
+    return new Row(SINK_DEAD_LETTERS, month(now), w.end());
   }
 
-  private static String source(Json j, String topic, int partition, long offset) {
-    return j.str("kafka_topic", topic).num("kafka_partition", partition).num("kafka_offset", offset).end();
+  private static byte[] source(RowBinary w, String topic, int partition, long offset) {
+    return w.string("kafka_topic", topic).uint32("kafka_partition", partition).uint64("kafka_offset", offset).end();
   }
 
   static int month(Instant t) {
@@ -135,64 +154,14 @@ final class Rows {
       if (b.length() > 1) {
         b.append(',');
       }
-      Json.quote(b, k);
+      quote(b, k);
       b.append(':');
-      Json.quote(b, v);
+      quote(b, v);
     });
     return b.append('}').toString();
   }
 
-  /** A minimal JSON object writer for flat rows. */
-  static final class Json {
-    private final StringBuilder b = new StringBuilder(512).append('{');
-
-    Json str(String name, String value) {
-      field(name);
-      quote(b, value == null ? "" : value);
-      return this;
-    }
-
-    Json num(String name, long value) {
-      field(name);
-      b.append(value);
-      return this;
-    }
-
-    Json money(String name, BigDecimal value) {
-      field(name);
-      b.append(value == null ? "0" : value.toPlainString());
-      return this;
-    }
-
-    Json time(String name, Instant t) {
-      field(name);
-      LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), 0, ZoneOffset.UTC);
-      b.append('"').append(d.getYear()).append('-');
-      two(d.getMonthValue()).append('-');
-      two(d.getDayOfMonth()).append(' ');
-      two(d.getHour()).append(':');
-      two(d.getMinute()).append(':');
-      two(d.getSecond()).append('"');
-      return this;
-    }
-
-    private StringBuilder two(int n) {
-      return n < 10 ? b.append('0').append(n) : b.append(n);
-    }
-
-    private void field(String name) {
-      if (b.length() > 1) {
-        b.append(',');
-      }
-      b.append('"').append(name).append("\":");
-    }
-
-    String end() {
-      return b.append('}').toString();
-    }
-
-    static void quote(StringBuilder b, String s) {
-      b.append('"').append(io.tokenledger.runtime.Json.escape(s)).append('"');
-    }
+  private static void quote(StringBuilder b, String s) {
+    b.append('"').append(io.tokenledger.runtime.Json.escape(s)).append('"');
   }
 }

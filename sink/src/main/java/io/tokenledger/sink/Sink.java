@@ -1,6 +1,7 @@
 package io.tokenledger.sink;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.tokenledger.avro.CostedUsage;
@@ -8,7 +9,6 @@ import io.tokenledger.avro.QuotaBreach;
 import io.tokenledger.avro.UnpricedUsage;
 import io.tokenledger.schemas.RegistryClient;
 import io.tokenledger.schemas.SerdeFactory;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +17,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -41,9 +50,15 @@ import org.slf4j.LoggerFactory;
  * during or after an insert, before the commit) therefore neither loses nor repeats a row, and neither do
  * the rollups fed by materialized views on those inserts.
  *
- * <p>Failures: a retryable ClickHouse error (down, timeout, overload) pauses consumption and retries with
- * exponential backoff, forever, checking first whether the insert landed after all; a fatal one stops the
- * sink with the server's message. A record that cannot be read becomes a row in {@code sink_dead_letters}.
+ * <p>Two threads: the polling thread reads and encodes the next batch while one inserter thread sends the
+ * previous one, so decoding and ClickHouse's parsing overlap. At most one batch is in flight; while it is,
+ * and the next is full, consumption is paused (polling goes on, to stay in the group). Before a partition
+ * is given up in a rebalance, its in-flight insert is finished or abandoned, so its new owner reads an
+ * offset in ClickHouse that no insert of ours will change afterwards.
+ *
+ * <p>Failures: a retryable ClickHouse error (down, timeout, overload) is retried with exponential backoff,
+ * forever, checking first whether the insert landed after all; a fatal one stops the sink with the server's
+ * message. A record that cannot be read becomes a row in {@code sink_dead_letters}.
  */
 public final class Sink implements Runnable, AutoCloseable {
 
@@ -55,15 +70,28 @@ public final class Sink implements Runnable, AutoCloseable {
   private final Map<String, Decoder> decoders = new HashMap<>();
   private final Map<String, List<String>> tablesOfTopic = new HashMap<>();
   private final Map<TopicPartition, List<Pending>> buffers = new LinkedHashMap<>();
+  /** Partitions this sink owns; the inserter abandons work for any that leave it. */
+  private final Set<TopicPartition> owned = ConcurrentHashMap.newKeySet();
+  /** Next offsets ClickHouse acknowledged, for the polling thread to commit (the consumer is single-threaded). */
+  private final Queue<Map.Entry<TopicPartition, Long>> acknowledged = new ConcurrentLinkedQueue<>();
+  private final ExecutorService inserter = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "tokenledger-sink-insert");
+    t.setDaemon(true);
+    return t;
+  });
+  private Future<?> inFlight;
   private final Counter batches;
   private final Counter retries;
   private final Counter deadLetters;
   private final Timer insertLatency;
   private final MeterRegistry metrics;
   private final AtomicLong bufferedRows = new AtomicLong();
+  private final AtomicLong inFlightRows = new AtomicLong();
+  private final AtomicLong lag = new AtomicLong();
   private volatile boolean running = true;
   private volatile boolean healthy = true;
   private volatile String lastError = "";
+  private boolean paused;
   private long oldestBufferedNanos = 0;
 
   interface Decoder {
@@ -96,6 +124,8 @@ public final class Sink implements Runnable, AutoCloseable {
         .register(metrics);
     this.insertLatency = Timer.builder("tokenledger.sink.insert.latency").publishPercentiles(0.5, 0.99).register(metrics);
     metrics.gauge("tokenledger.sink.buffered.rows", bufferedRows);
+    Gauge.builder("tokenledger.sink.lag.records", lag, AtomicLong::get)
+        .description("records in Kafka not yet acknowledged by ClickHouse").register(metrics);
   }
 
   public boolean healthy() {
@@ -118,6 +148,7 @@ public final class Sink implements Runnable, AutoCloseable {
       });
       consumer.subscribe(decoders.keySet(), new Rebalance());
       while (running) {
+        commitAcknowledged();
         try {
           for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
             buffer(r);
@@ -125,12 +156,20 @@ public final class Sink implements Runnable, AutoCloseable {
         } catch (WakeupException e) {
           break; // close() asked us to stop: flush what we have, then leave
         }
+        updateLag();
         if (bufferedRows.get() >= config.batchRows()
             || (bufferedRows.get() > 0 && System.nanoTime() - oldestBufferedNanos >= config.batchInterval().toNanos())) {
-          flush();
+          if (insertDone()) {
+            submit();
+          } else if (bufferedRows.get() >= config.batchRows()) {
+            pause(); // a full batch waits for the one in flight; stop reading more meanwhile
+          }
         }
       }
-      flush();
+      awaitInsert();
+      submit();
+      awaitInsert();
+      commitAcknowledged();
     } catch (WakeupException e) {
       if (running) {
         throw e;
@@ -141,6 +180,8 @@ public final class Sink implements Runnable, AutoCloseable {
       LOG.error("stopping: {}", e.getMessage());
       throw e;
     } finally {
+      owned.clear(); // an insert still retrying gives up
+      inserter.shutdownNow();
       consumer.close(Duration.ofSeconds(10));
       clickhouse.close();
     }
@@ -157,7 +198,7 @@ public final class Sink implements Runnable, AutoCloseable {
           r.partition(), r.offset(), e.getMessage());
       row = Rows.deadLetter(r.topic(), r.partition(), r.offset(), String.valueOf(e.getMessage()), r.value(), Instant.now());
     }
-    if (!consumer.assignment().contains(tp)) {
+    if (!owned.contains(tp)) {
       return; // revoked while we waited for the registry
     }
     if (bufferedRows.getAndIncrement() == 0) {
@@ -166,88 +207,150 @@ public final class Sink implements Runnable, AutoCloseable {
     buffers.computeIfAbsent(tp, k -> new ArrayList<>()).add(new Pending(r.offset(), row));
   }
 
-  /** Inserts everything buffered, partition by partition, in runs of one table and one month. */
-  private void flush() {
-    for (TopicPartition tp : new ArrayList<>(buffers.keySet())) {
-      List<Pending> pending = buffers.get(tp);
-      if (pending == null || pending.isEmpty()) {
-        continue;
+  /** True when no insert is in flight; rethrows the failure that ended the last one, if any. */
+  private boolean insertDone() {
+    if (inFlight == null) {
+      return true;
+    }
+    if (!inFlight.isDone()) {
+      return false;
+    }
+    try {
+      inFlight.get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+    } catch (InterruptedException | CancellationException e) {
+      // shutting down
+    } finally {
+      inFlight = null;
+      inFlightRows.set(0);
+    }
+    return true;
+  }
+
+  private void awaitInsert() {
+    while (!insertDone()) {
+      try {
+        // keep polling (paused) to stay in the group while ClickHouse takes its time
+        pause();
+        consumer.poll(Duration.ofMillis(50));
+      } catch (WakeupException e) {
+        // close() while we wait: finish the insert anyway
       }
+      commitAcknowledged();
+    }
+  }
+
+  /** Hands everything buffered to the inserter, in runs of one partition, table and month. */
+  private void submit() {
+    if (buffers.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, List<Pending>> batch = new LinkedHashMap<>(buffers);
+    buffers.clear();
+    inFlightRows.set(bufferedRows.getAndSet(0));
+    inFlight = inserter.submit(() -> insertBatch(batch));
+    resume();
+  }
+
+  private void insertBatch(Map<TopicPartition, List<Pending>> batch) {
+    batch.forEach((tp, pending) -> {
       int start = 0;
       while (start < pending.size()) {
         int end = start + 1;
         Rows.Row first = pending.get(start).row();
-        while (end < pending.size() && pending.get(end).row().table().equals(first.table())
+        while (end < pending.size() && pending.get(end).row().table() == first.table()
             && pending.get(end).row().month() == first.month()) {
           end++;
         }
         if (!insertRun(tp, pending.subList(start, end))) {
-          break; // partition revoked meanwhile: its new owner resumes from ClickHouse
+          return; // partition revoked meanwhile: its new owner resumes from ClickHouse
         }
         start = end;
       }
-      if (buffers.remove(tp) != null) {
-        consumer.commitAsync(Map.of(tp, new OffsetAndMetadata(pending.get(pending.size() - 1).offset() + 1)), null);
-      }
-    }
-    bufferedRows.set(0);
+      acknowledged.add(Map.entry(tp, pending.get(pending.size() - 1).offset() + 1));
+    });
   }
 
   private boolean insertRun(TopicPartition tp, List<Pending> run) {
-    String table = run.get(0).row().table();
+    RowBinary.Table table = run.get(0).row().table();
     long firstOffset = run.get(0).offset();
     long lastOffset = run.get(run.size() - 1).offset();
-    StringBuilder body = new StringBuilder(run.size() * 700);
+    List<byte[]> rows = new ArrayList<>(run.size());
     for (Pending p : run) {
-      body.append(p.row().json()).append('\n');
+      rows.add(p.row().bytes());
     }
-    byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
     long backoffMs = 200;
-    boolean paused = false;
-    try {
-      while (true) {
-        long t0 = System.nanoTime();
+    while (true) {
+      if (!owned.contains(tp)) {
+        return false;
+      }
+      long t0 = System.nanoTime();
+      try {
+        clickhouse.insertRowBinary(config.database() + "." + table.name(), table.columns(), rows);
+        insertLatency.record(Duration.ofNanos(System.nanoTime() - t0));
+        batches.increment();
+        metrics.counter("tokenledger.sink.rows.inserted", "table", table.name()).increment(run.size());
+        LOG.debug("topic [{}] partition [{}] offsets [{}..{}] {} row(s) into [{}]", tp.topic(), tp.partition(),
+            firstOffset, lastOffset, run.size(), table.name());
+        healthy = true;
+        return true;
+      } catch (ClickHouse.Retryable e) {
+        retries.increment();
+        healthy = false;
+        lastError = e.getMessage();
+        LOG.warn("topic [{}] partition [{}] offsets [{}..{}] insert failed, retrying in {} ms: {}", tp.topic(),
+            tp.partition(), firstOffset, lastOffset, backoffMs, e.getMessage());
         try {
-          clickhouse.insertJson(config.database() + "." + table, bytes);
-          insertLatency.record(Duration.ofNanos(System.nanoTime() - t0));
-          batches.increment();
-          metrics.counter("tokenledger.sink.rows.inserted", "table", table).increment(run.size());
-          LOG.debug("topic [{}] partition [{}] offsets [{}..{}] {} row(s) into [{}]", tp.topic(), tp.partition(),
-              firstOffset, lastOffset, run.size(), table);
-          healthy = true;
+          Thread.sleep(backoffMs);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return false; // shutting down: what landed is in ClickHouse, the rest is read again on restart
+        }
+        backoffMs = Math.min(backoffMs * 2, config.maxBackoff().toMillis());
+        // the failed insert may have landed (a timeout after the server wrote the part): check first
+        Long stored = storedOffsetOrNull(tp, table.name());
+        if (stored != null && stored >= lastOffset) {
+          LOG.info("topic [{}] partition [{}] offsets [{}..{}] were stored after all", tp.topic(), tp.partition(),
+              firstOffset, lastOffset);
           return true;
-        } catch (ClickHouse.Retryable e) {
-          retries.increment();
-          healthy = false;
-          lastError = e.getMessage();
-          LOG.warn("topic [{}] partition [{}] offsets [{}..{}] insert failed, retrying in {} ms: {}", tp.topic(),
-              tp.partition(), firstOffset, lastOffset, backoffMs, e.getMessage());
-          if (!paused) {
-            consumer.pause(consumer.assignment());
-            paused = true;
-          }
-          // keep the group membership while waiting; a rebalance may take the partition away
-          long until = System.currentTimeMillis() + backoffMs;
-          while (System.currentTimeMillis() < until) {
-            consumer.poll(Duration.ofMillis(Math.max(1, Math.min(100, until - System.currentTimeMillis()))));
-          }
-          if (!buffers.containsKey(tp)) {
-            return false;
-          }
-          backoffMs = Math.min(backoffMs * 2, config.maxBackoff().toMillis());
-          // the failed insert may have landed (a timeout after the server wrote the part): check first
-          Long stored = storedOffsetOrNull(tp, table);
-          if (stored != null && stored >= lastOffset) {
-            LOG.info("topic [{}] partition [{}] offsets [{}..{}] were stored after all", tp.topic(), tp.partition(),
-                firstOffset, lastOffset);
-            return true;
-          }
         }
       }
-    } finally {
-      if (paused) {
-        consumer.resume(consumer.assignment());
+    }
+  }
+
+  private void commitAcknowledged() {
+    Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+    for (Map.Entry<TopicPartition, Long> a; (a = acknowledged.poll()) != null; ) {
+      if (owned.contains(a.getKey())) {
+        commits.put(a.getKey(), new OffsetAndMetadata(a.getValue()));
       }
+    }
+    if (!commits.isEmpty()) {
+      consumer.commitAsync(commits, null);
+    }
+  }
+
+  /** Lag: what Kafka holds beyond the consumer's position, plus what is read but not yet in ClickHouse. */
+  private void updateLag() {
+    long behind = 0;
+    for (TopicPartition tp : owned) {
+      behind += consumer.currentLag(tp).orElse(0);
+    }
+    lag.set(behind + bufferedRows.get() + inFlightRows.get());
+  }
+
+  private void pause() {
+    if (!paused) {
+      consumer.pause(consumer.assignment());
+      paused = true;
+    }
+  }
+
+  private void resume() {
+    if (paused) {
+      consumer.resume(consumer.assignment());
+      paused = false;
     }
   }
 
@@ -282,6 +385,10 @@ public final class Sink implements Runnable, AutoCloseable {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       // Unflushed rows are dropped, not committed anywhere: whoever gets the partition resumes from ClickHouse.
+      // First the in-flight insert ends (done, or abandoned for these partitions), so that nothing of ours
+      // lands after the new owner has read where to resume.
+      owned.removeAll(partitions);
+      waitForInserter();
       for (TopicPartition tp : partitions) {
         List<Pending> dropped = buffers.remove(tp);
         if (dropped != null) {
@@ -291,9 +398,18 @@ public final class Sink implements Runnable, AutoCloseable {
     }
 
     @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      onPartitionsRevoked(partitions);
+    }
+
+    @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       if (partitions.isEmpty()) {
         return;
+      }
+      owned.addAll(partitions);
+      if (paused) {
+        consumer.pause(partitions);
       }
       Map<TopicPartition, Long> stored = retrying("read stored offsets", () -> storedOffsets(partitions));
       Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions);
@@ -304,6 +420,21 @@ public final class Sink implements Runnable, AutoCloseable {
         LOG.info("topic [{}] partition [{}] resumes at offset [{}] (ClickHouse holds up to [{}])", tp.topic(),
             tp.partition(), next, last == null ? "nothing" : last);
       }
+    }
+  }
+
+  /** Waits for the in-flight insert, inside a rebalance callback where polling is not allowed. */
+  private void waitForInserter() {
+    Future<?> f = inFlight;
+    if (f == null) {
+      return;
+    }
+    try {
+      f.get();
+    } catch (ExecutionException | CancellationException e) {
+      // the polling loop reports it
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -11,6 +11,8 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads raw usage records: a valid {@link UsageEvent} goes on, anything else becomes a {@link DeadLetter}
@@ -20,6 +22,8 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
  * record is processed again once the registry answers.
  */
 final class DecodeProcessor implements Processor<String, byte[], String, SpecificRecord> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(DecodeProcessor.class);
 
   private final Deserializer<UsageEvent> deserializer;
   private final EventValidator validator;
@@ -65,7 +69,13 @@ final class DecodeProcessor implements Processor<String, byte[], String, Specifi
       deadLetter(record, meta, "validate", problem, null, event.getEventId());
       return;
     }
-    context.forward(record.withValue(event));
+    UsageEvent priced = validator.withMetadataLimit(event);
+    if (priced != event) {
+      metrics.metadataDropped();
+      LOG.warn("event [{}] of org [{}]: metadata dropped ({}); the event is costed without it", event.getEventId(),
+          event.getOrgId(), priced.getMetadata().get(EventValidator.METADATA_DROPPED));
+    }
+    context.forward(record.withValue(priced));
   }
 
   private void deadLetter(Record<String, byte[]> record, RecordMetadata meta, String stage, String error,

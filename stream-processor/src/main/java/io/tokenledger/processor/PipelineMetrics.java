@@ -17,6 +17,7 @@ public final class PipelineMetrics {
   private final Counter duplicates;
   private final Counter lateForQuota;
   private final Counter breaches;
+  private final Counter metadataDropped;
   private final Map<String, Counter> unpriced = new ConcurrentHashMap<>();
   private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
 
@@ -29,6 +30,8 @@ public final class PipelineMetrics {
     this.lateForQuota = Counter.builder("tokenledger.quota.late.events")
         .description("costed events too late for their quota window").register(registry);
     this.breaches = Counter.builder("tokenledger.quota.breaches").description("quota breaches emitted").register(registry);
+    this.metadataDropped = Counter.builder("tokenledger.events.metadata.dropped")
+        .description("events costed without their metadata, which was over the size limit").register(registry);
   }
 
   public void in() {
@@ -49,6 +52,10 @@ public final class PipelineMetrics {
 
   public void breach() {
     breaches.increment();
+  }
+
+  public void metadataDropped() {
+    metadataDropped.increment();
   }
 
   /** {@code reason} is a short code (no_catalog_entry, no_version_in_force), not the full message. */

@@ -66,7 +66,8 @@ public final class TokenLedgerTopology {
         Stores.persistentWindowStore(DedupeProcessor.STORE, settings.dedupeRetention(), settings.dedupeRetention(), false),
         Serdes.String(), Serdes.Long()));
 
-    EventValidator validator = new EventValidator(settings.maxTokensPerClass(), settings.maxFutureSkew().toMillis());
+    EventValidator validator = new EventValidator(settings.maxTokensPerClass(), settings.maxFutureSkew().toMillis(),
+        settings.maxMetadataBytes());
     KStream<String, SpecificRecord> decoded = builder
         .stream(topics.usageEvents().name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("read-usage-events"))
         .process(() -> new DecodeProcessor(serdes.value(UsageEvent.class).deserializer(), validator, metrics),

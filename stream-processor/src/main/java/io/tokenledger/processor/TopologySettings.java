@@ -13,18 +13,21 @@ import java.time.Duration;
  * @param maxFutureSkew events stamped further than this ahead of the processor's clock are rejected
  * @param quotaGrace late events within this of their window's end still count in that window
  * @param statusInterval the least time between two quota.status records of one policy (crossings are never delayed)
+ * @param maxMetadataBytes metadata larger than this (keys and values, UTF-8) is dropped from the event, which is
+ *     still costed: the spend is real even when its annotation is not
  */
 public record TopologySettings(Topics topics, Duration dedupeRetention, long maxTokensPerClass, Duration maxFutureSkew,
-    Duration quotaGrace, Duration statusInterval) {
+    Duration quotaGrace, Duration statusInterval, int maxMetadataBytes) {
 
   public static final Duration DEFAULT_DEDUPE_RETENTION = Duration.ofHours(48);
   public static final long DEFAULT_MAX_TOKENS_PER_CLASS = 50_000_000L;
   public static final Duration DEFAULT_MAX_FUTURE_SKEW = Duration.ofMinutes(15);
   public static final Duration DEFAULT_QUOTA_GRACE = Duration.ofHours(1);
   public static final Duration DEFAULT_STATUS_INTERVAL = Duration.ofMillis(250);
+  public static final int DEFAULT_MAX_METADATA_BYTES = 16 * 1024;
 
   public static TopologySettings defaults(Topics topics) {
     return new TopologySettings(topics, DEFAULT_DEDUPE_RETENTION, DEFAULT_MAX_TOKENS_PER_CLASS, DEFAULT_MAX_FUTURE_SKEW,
-        DEFAULT_QUOTA_GRACE, DEFAULT_STATUS_INTERVAL);
+        DEFAULT_QUOTA_GRACE, DEFAULT_STATUS_INTERVAL, DEFAULT_MAX_METADATA_BYTES);
   }
 }

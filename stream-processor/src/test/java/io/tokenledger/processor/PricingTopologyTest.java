@@ -19,6 +19,7 @@ import io.tokenledger.schemas.Topics;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -255,6 +256,7 @@ class PricingTopologyTest {
     send(event("future", "2026-11-25T12:00:00Z", "openai", "gpt-4o").build());
     send(event("noorg", "2026-11-01T00:00:00Z", "openai", "gpt-4o").setOrgId(" ").build());
     send(event("nomodel", "2026-11-01T00:00:00Z", "openai", "").build());
+    send(event("longuser", "2026-11-01T00:00:00Z", "openai", "gpt-4o").setUserId("u".repeat(100_000)).build());
 
     List<DeadLetter> out = dlq.readValuesToList();
     assertThat(out).extracting(DeadLetter::getStage).containsOnly("validate");
@@ -263,9 +265,25 @@ class PricingTopologyTest {
         e -> assertThat(e).contains("input_tokens is 5000000000, over the limit"),
         e -> assertThat(e).contains("in the future"),
         e -> assertThat(e).contains("org_id is missing"),
-        e -> assertThat(e).contains("model is missing"));
+        e -> assertThat(e).contains("model is missing"),
+        e -> assertThat(e).contains("user_id is 100000 characters long, over the limit of 512"));
     assertThat(out.get(0).getEventId()).isEqualTo("neg");
     assertThat(costed.isEmpty()).isTrue();
-    assertThat(registry.get("tokenledger.events.dead.lettered").tag("stage", "validate").counter().count()).isEqualTo(5.0);
+    assertThat(registry.get("tokenledger.events.dead.lettered").tag("stage", "validate").counter().count()).isEqualTo(6.0);
+  }
+
+  @Test
+  void shouldCostAnEventWithHugeMetadataAndDropOnlyTheMetadata() {
+    send(event("big", "2026-11-01T00:00:00Z", "openai", "gpt-4o-mini").setInputTokens(1_000_000)
+        .setMetadata(Map.of("prompt", "x".repeat(200_000), "team", "search")).build());
+
+    CostedUsage c = costed.readValue();
+    assertThat(c.getEvent().getEventId()).isEqualTo("big");
+    assertThat(c.getTotalCost()).isEqualByComparingTo("0.15"); // $0.15 per million input tokens
+    assertThat(c.getEvent().getMetadata()).containsOnlyKeys(EventValidator.METADATA_DROPPED);
+    assertThat(c.getEvent().getMetadata().get(EventValidator.METADATA_DROPPED))
+        .isEqualTo("2 entries, 200016 bytes, over the limit of 16384");
+    assertThat(dlq.isEmpty()).isTrue();
+    assertThat(registry.get("tokenledger.events.metadata.dropped").counter().count()).isEqualTo(1.0);
   }
 }

@@ -327,7 +327,12 @@ public final class Sink implements Runnable, AutoCloseable {
       }
     }
     if (!commits.isEmpty()) {
-      consumer.commitAsync(commits, null);
+      consumer.commitAsync(commits, (offsets, e) -> {
+        if (e != null) {
+          // harmless: committed offsets only measure lag; loading resumes from what ClickHouse holds
+          LOG.info("offset commit failed, the next one will carry these offsets: {}", e.toString());
+        }
+      });
     }
   }
 

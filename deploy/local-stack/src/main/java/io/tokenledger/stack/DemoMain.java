@@ -2,12 +2,10 @@ package io.tokenledger.stack;
 
 import io.tokenledger.infra.LocalClickHouse;
 import io.tokenledger.infra.LocalRegistry;
-import io.tokenledger.processor.ProcessorApp;
 import io.tokenledger.producer.Usage;
 import io.tokenledger.producer.UsageTracker;
 import io.tokenledger.schemas.Topics;
 import io.tokenledger.sink.ClickHouse;
-import io.tokenledger.sink.SinkApp;
 import io.tokenledger.sink.report.Report;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,8 +67,8 @@ public final class DemoMain {
     Map<String, Object> client = Map.of("bootstrap.servers", bootstrap);
     LocalRegistry registry = stack.registry;
     LocalClickHouse ch = stack.clickhouse;
-    ProcessorApp processor = stack.processor;
-    SinkApp sink = stack.sink;
+    LocalStack.Service processor = stack.processor;
+    LocalStack.Service sink = stack.sink;
 
     Files.writeString(home.resolve("endpoints.env"), String.join("\n",
         "KAFKA_BOOTSTRAP=" + bootstrap,

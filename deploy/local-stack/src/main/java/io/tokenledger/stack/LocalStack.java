@@ -2,19 +2,18 @@ package io.tokenledger.stack;
 
 import io.tokenledger.avro.QuotaPolicy;
 import io.tokenledger.infra.LocalClickHouse;
-import io.tokenledger.infra.LocalKafka;
+import io.tokenledger.infra.KafkaProcess;
 import io.tokenledger.infra.LocalRegistry;
 import io.tokenledger.infra.Ports;
-import io.tokenledger.processor.ProcessorApp;
-import io.tokenledger.processor.ProcessorConfig;
+import io.tokenledger.infra.ServerProcess;
+import io.tokenledger.processor.ProcessorMain;
 import io.tokenledger.processor.catalog.CatalogFile;
 import io.tokenledger.processor.catalog.CatalogPublisher;
 import io.tokenledger.schemas.RegistrySerdes;
 import io.tokenledger.schemas.TopicAdmin;
 import io.tokenledger.schemas.Topics;
 import io.tokenledger.sink.ClickHouse;
-import io.tokenledger.sink.SinkApp;
-import io.tokenledger.sink.SinkConfig;
+import io.tokenledger.sink.SinkMain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,30 +22,91 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The whole pipeline on this machine: a real KRaft broker (in this JVM), the schema registry and ClickHouse
- * (child processes) with their data under one directory, the topics, the price catalog, the stream processor
- * and the sink. Used by the demo and the end-to-end harness.
+ * The whole pipeline on this machine, each part in its own process as in production: a real KRaft broker,
+ * the schema registry, ClickHouse, the stream processor and the sink, with their data and logs under one
+ * directory; the topics, the price catalog and the given quota policies published. Any part can be killed
+ * or stopped and started again (the harness's faults); each one's peak memory can be read from its pid.
  */
 final class LocalStack implements AutoCloseable {
 
   final Path data;
-  final LocalKafka kafka;
+  final KafkaProcess kafka;
   final LocalRegistry registry;
   final LocalClickHouse clickhouse;
   final Topics topics = Topics.defaults();
   final RegistrySerdes serdes;
-  final ProcessorApp processor;
-  final SinkApp sink;
+  final Service processor;
+  final Service sink;
   final ClickHouse db;
   final int catalogModels;
 
-  private LocalStack(Path data, LocalKafka kafka, LocalRegistry registry, LocalClickHouse clickhouse, ProcessorApp processor,
-      SinkApp sink, int catalogModels) {
+  /** The processor or the sink: a JVM of its own, its HTTP port (health, metrics) fixed across restarts. */
+  static final class Service {
+    final String name;
+    final int httpPort;
+    final ServerProcess process;
+    private final Path dir;
+
+    private Service(String name, Class<?> main, Map<String, String> env, int httpPort, Path dir) {
+      this.name = name;
+      this.httpPort = httpPort;
+      this.dir = dir;
+      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-Dtokenledger.log=" + dir.resolve(name + ".log"),
+          "-cp", System.getProperty("java.class.path"), main.getName());
+      this.process = ServerProcess.start(name, cmd, env, dir, dir.resolve(name + ".out"));
+    }
+
+    int httpPort() {
+      return httpPort;
+    }
+
+    /** SIGKILL, then the same command again: a crash and its replacement. */
+    void killAndRestart() {
+      process.kill();
+      process.restart(dir);
+    }
+
+    /** Waits until its {@code /health} answers 200. */
+    void awaitHealthy(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!healthy()) {
+        if (!process.isAlive()) {
+          throw new IllegalStateException("the " + name + " exited:\n" + process.tail(40));
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the " + name + " was not healthy within " + timeout + ":\n" + process.tail(40));
+        }
+        Thread.sleep(100);
+      }
+    }
+
+    private boolean healthy() {
+      try {
+        var c = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + httpPort + "/health").toURL()
+            .openConnection();
+        c.setConnectTimeout(1000);
+        c.setReadTimeout(2000);
+        try {
+          return c.getResponseCode() == 200;
+        } finally {
+          c.disconnect();
+        }
+      } catch (IOException e) {
+        return false;
+      }
+    }
+  }
+
+  private LocalStack(Path data, KafkaProcess kafka, LocalRegistry registry, LocalClickHouse clickhouse, Service processor,
+      Service sink, int catalogModels) {
     this.data = data;
     this.kafka = kafka;
     this.registry = registry;
@@ -66,7 +126,7 @@ final class LocalStack implements AutoCloseable {
         LocalClickHouse.start(data.resolve("clickhouse"), Ports.free(), Ports.free(), Duration.ofSeconds(60)));
     CompletableFuture<LocalRegistry> regF = CompletableFuture.supplyAsync(() ->
         LocalRegistry.start(data.resolve("registry"), Ports.free(), Duration.ofSeconds(60)));
-    LocalKafka kafka = LocalKafka.start(data.resolve("kafka"));
+    KafkaProcess kafka = KafkaProcess.start(data.resolve("kafka"), Duration.ofSeconds(90));
     LocalClickHouse ch = chF.join();
     LocalRegistry registry = regF.join();
     String bootstrap = kafka.bootstrapServers();
@@ -82,29 +142,28 @@ final class LocalStack implements AutoCloseable {
         p.send(new ProducerRecord<>(topics.quotaPolicies().name(), policy.getPolicyId(), policy));
       }
     }
-    Map<String, String> env = new HashMap<>();
-    env.put("KAFKA_BOOTSTRAP", bootstrap);
-    env.put("SCHEMA_REGISTRY_URL", registry.url());
+    Map<String, String> common = new HashMap<>();
+    common.put("KAFKA_BOOTSTRAP", bootstrap);
+    common.put("SCHEMA_REGISTRY_URL", registry.url());
+    // a killed process never leaves its group: let the broker notice within seconds, not the default 45 s
+    common.put("TOKENLEDGER_KAFKA_SESSION_TIMEOUT_MS", "6000");
+    common.put("TOKENLEDGER_KAFKA_HEARTBEAT_INTERVAL_MS", "1000");
+    Map<String, String> env = new HashMap<>(common);
+    int processorPort = Ports.free();
     env.put("TOKENLEDGER_PROCESSOR_STATE_DIR", data.resolve("processor").toString());
     env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
-    env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", "0");
+    env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", Integer.toString(processorPort));
     env.put("TOKENLEDGER_PROCESSOR_ADVERTISED_HOST", "127.0.0.1");
-    ProcessorApp processor = ProcessorApp.start(ProcessorConfig.fromEnvironment(env));
-    Map<String, String> sinkEnv = new HashMap<>();
-    sinkEnv.put("KAFKA_BOOTSTRAP", bootstrap);
-    sinkEnv.put("SCHEMA_REGISTRY_URL", registry.url());
+    Service processor = new Service("processor", ProcessorMain.class, env, processorPort, data);
+    Map<String, String> sinkEnv = new HashMap<>(common);
+    int sinkPort = Ports.free();
     sinkEnv.put("CLICKHOUSE_URL", ch.url());
     sinkEnv.put("TOKENLEDGER_SINK_HTTP_HOST", "127.0.0.1");
-    sinkEnv.put("TOKENLEDGER_SINK_HTTP_PORT", "0");
+    sinkEnv.put("TOKENLEDGER_SINK_HTTP_PORT", Integer.toString(sinkPort));
     sinkEnv.put("TOKENLEDGER_SINK_BATCH_INTERVAL", "500ms");
-    SinkApp sink = SinkApp.start(SinkConfig.fromEnvironment(sinkEnv));
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!processor.isRunning()) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the processor did not start within 60 s");
-      }
-      Thread.sleep(100);
-    }
+    Service sink = new Service("sink", SinkMain.class, sinkEnv, sinkPort, data);
+    processor.awaitHealthy(Duration.ofSeconds(90));
+    sink.awaitHealthy(Duration.ofSeconds(90));
     return new LocalStack(data, kafka, registry, ch, processor, sink, catalog.size());
   }
 
@@ -120,10 +179,32 @@ final class LocalStack implements AutoCloseable {
     }
   }
 
+  /** How many committed records {@code topic} holds (read_committed, from the beginning). */
+  long committedRecords(String topic) {
+    Map<String, Object> c = new HashMap<>();
+    c.put("bootstrap.servers", bootstrap());
+    c.put("isolation.level", "read_committed");
+    c.put("enable.auto.commit", false);
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(),
+        new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      long count = 0;
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+        count += consumer.poll(Duration.ofMillis(200)).count();
+      }
+      return count;
+    }
+  }
+
   /** A processor counter's value (summed over its tags), read from its Prometheus endpoint; -1 if unreadable. */
   long processorMetric(String name) {
     try {
-      String body = new String(java.net.URI.create("http://127.0.0.1:" + processor.httpPort() + "/metrics").toURL()
+      String body = new String(java.net.URI.create("http://127.0.0.1:" + processor.httpPort + "/metrics").toURL()
           .openStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
       long sum = 0;
       for (String line : body.split("\n")) {
@@ -139,8 +220,8 @@ final class LocalStack implements AutoCloseable {
 
   @Override
   public void close() {
-    sink.close();
-    processor.close();
+    sink.process.close();
+    processor.process.close();
     db.close();
     registry.close();
     clickhouse.close();

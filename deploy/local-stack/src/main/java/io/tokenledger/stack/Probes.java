@@ -1,0 +1,91 @@
+package io.tokenledger.stack;
+
+import io.tokenledger.sink.ClickHouse;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Emit-to-visible latency, measured on probe events: the harness registers a probe when it tracks the
+ * call, a thread asks ClickHouse every 100 ms which outstanding probes are there, and each probe's latency
+ * is the time from its tracking to the start of the first query that found it (at most 100 ms more than
+ * the truth, never less).
+ */
+final class Probes implements AutoCloseable {
+
+  private final Map<String, Long> outstanding = new ConcurrentHashMap<>();
+  private final List<Long> latenciesMs = Collections.synchronizedList(new ArrayList<>());
+  private final ClickHouse db;
+  private final Thread poller;
+  private volatile boolean running = true;
+
+  Probes(String clickhouseUrl) {
+    this.db = new ClickHouse(clickhouseUrl, "default", "", null, 30_000);
+    this.poller = new Thread(this::poll, "harness-probes");
+    poller.setDaemon(true);
+    poller.start();
+  }
+
+  void emitted(String eventId) {
+    outstanding.put(eventId, System.nanoTime());
+  }
+
+  private void poll() {
+    while (running) {
+      try {
+        Thread.sleep(100);
+        List<String> ids = new ArrayList<>(outstanding.keySet());
+        if (ids.isEmpty()) {
+          continue;
+        }
+        long asked = System.nanoTime();
+        StringBuilder in = new StringBuilder();
+        for (String id : ids.subList(0, Math.min(ids.size(), 2_000))) {
+          in.append(in.length() == 0 ? "'" : ",'").append(id.replace("'", "''")).append('\'');
+        }
+        for (List<String> row : db.query("SELECT DISTINCT event_id FROM tokenledger.usage_costs WHERE event_id IN (" + in + ")")) {
+          Long emittedAt = outstanding.remove(row.get(0));
+          if (emittedAt != null) {
+            latenciesMs.add((asked - emittedAt) / 1_000_000);
+          }
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        // ClickHouse busy or not up yet: ask again at the next tick
+      }
+    }
+  }
+
+  /** Waits, up to {@code timeoutMs}, for the poller to find every probe. */
+  void awaitAll(long timeoutMs) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    while (!outstanding.isEmpty() && System.currentTimeMillis() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
+  /** p50 and p99 over the probes found so far, and how many are still missing. */
+  String summary() {
+    List<Long> l;
+    synchronized (latenciesMs) {
+      l = new ArrayList<>(latenciesMs);
+    }
+    if (l.isEmpty()) {
+      return "no probe seen";
+    }
+    Collections.sort(l);
+    return String.format("p50 %,d ms, p99 %,d ms, max %,d ms (%,d probes, every 100th priced call; %,d not seen)",
+        l.get(l.size() / 2), l.get(Math.min(l.size() - 1, (int) Math.ceil(l.size() * 0.99) - 1)), l.get(l.size() - 1),
+        l.size(), outstanding.size());
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    poller.interrupt();
+    db.close();
+  }
+}

@@ -9,11 +9,11 @@ import io.tokenledger.avro.UsageEvent;
 import io.tokenledger.processor.PipelineMetrics;
 import io.tokenledger.schemas.QuotaRules;
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +59,18 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
   /** Status records not yet written because one was written less than an interval ago (in memory only). */
   private final Set<String> dirty = new LinkedHashSet<>();
   private final Map<String, Long> lastStatusAt = new HashMap<>();
+  /**
+   * The spend states this task touched last, as objects, written through to the store: decoding the
+   * store's bytes on every event was the largest cost of quota tracking. The store stays the truth; this
+   * is emptied whenever the task is (re)initialized or closed, e.g. after an aborted transaction.
+   */
+  private final Map<String, SpendState> recent = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, SpendState> eldest) {
+      return size() > RECENT_STATES;
+    }
+  };
+  private static final int RECENT_STATES = 50_000;
   private boolean announceAll = true;
 
   public QuotaProcessor(PolicyBook book, PipelineMetrics metrics, Duration grace, Duration statusInterval) {
@@ -72,6 +84,7 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
   public void init(ProcessorContext<String, Object> context) {
     this.context = context;
     this.spend = context.getStateStore(STORE);
+    recent.clear();
     ReadOnlyKeyValueStore<String, QuotaPolicy> policies = context.getStateStore(PolicyUpdater.STORE);
     book.loadOnce(sink -> {
       try (var it = policies.all()) {
@@ -106,7 +119,10 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
         continue;
       }
       String key = key(p.getPolicyId(), w.startMs());
-      SpendState state = spend.get(key);
+      SpendState state = recent.get(key);
+      if (state == null) {
+        state = spend.get(key);
+      }
       if (state == null) {
         state = SpendState.empty(w.startMs(), w.endMs());
       }
@@ -119,14 +135,26 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
   private void evaluate(QuotaPolicy p, String key, SpendState state, UsageEvent cause, long timestamp) {
     BigDecimal limit = p.getLimitUsd();
     List<Integer> thresholds = p.getThresholdsPercent();
+    BigDecimal spend100 = state.spend().multiply(HUNDRED);
     // re-arm: a threshold whose level is now above the spend (the limit was raised, or it was removed)
-    int[] kept = Arrays.stream(state.crossed())
-        .filter(t -> thresholds.contains(t) && state.spend().compareTo(level(limit, t)) >= 0).toArray();
-    SpendState s = state.withCrossed(kept);
+    int[] crossed = state.crossed();
+    int keptCount = 0;
+    int[] kept = new int[crossed.length];
+    for (int t : crossed) {
+      if (thresholds.contains(t) && reached(spend100, limit, t)) {
+        kept[keptCount++] = t;
+      }
+    }
+    SpendState s = keptCount == crossed.length ? state : state.withCrossed(Arrays.copyOf(kept, keptCount));
     boolean crossedNow = false;
     if (s.spend().signum() > 0) {
-      for (int t : thresholds.stream().mapToInt(Integer::intValue).sorted().toArray()) {
-        if (!s.hasCrossed(t) && s.spend().compareTo(level(limit, t)) >= 0) {
+      int[] ordered = new int[thresholds.size()];
+      for (int i = 0; i < ordered.length; i++) {
+        ordered[i] = thresholds.get(i);
+      }
+      Arrays.sort(ordered);
+      for (int t : ordered) {
+        if (!s.hasCrossed(t) && reached(spend100, limit, t)) {
           int[] more = Arrays.copyOf(s.crossed(), s.crossed().length + 1);
           more[more.length - 1] = t;
           s = s.withCrossed(more);
@@ -137,6 +165,7 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
       }
     }
     spend.put(key, s);
+    recent.put(key, s);
     long now = context.currentSystemTimeMs();
     Long last = lastStatusAt.get(p.getPolicyId());
     if (crossedNow || last == null || now - last >= statusIntervalMs) {
@@ -144,6 +173,11 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
     } else {
       dirty.add(p.getPolicyId());
     }
+  }
+
+  /** spend ≥ percent % of limit, compared exactly as 100 × spend ≥ percent × limit. */
+  private static boolean reached(BigDecimal spend100, BigDecimal limit, int percent) {
+    return spend100.compareTo(limit.multiply(BigDecimal.valueOf(percent))) >= 0;
   }
 
   private void punctuate(long now) {
@@ -251,9 +285,9 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
         .build();
   }
 
-  /** The spend at which {@code percent} of {@code limit} is reached. */
-  static BigDecimal level(BigDecimal limit, int percent) {
-    return limit.multiply(BigDecimal.valueOf(percent)).divide(HUNDRED, 14, RoundingMode.HALF_EVEN);
+  @Override
+  public void close() {
+    recent.clear();
   }
 
   static String key(String policyId, long windowStartMs) {

@@ -1,12 +1,8 @@
 package io.tokenledger.processor.quota;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -51,47 +47,47 @@ public record SpendState(long windowStartMs, long windowEndMs, BigDecimal spend,
     return Long.hashCode(windowStartMs) * 31 + Arrays.hashCode(crossed);
   }
 
-  /** Version 1 layout: window start, window end, spend as a decimal string, count, thresholds. */
+  /**
+   * Version 1 layout, big-endian: a version byte (1), window start, window end (longs), spend as a decimal
+   * string with a two-byte length (the layout of {@code DataOutput.writeUTF}; the digits are ASCII), the
+   * number of thresholds (short) and each one (int).
+   */
   public static Serde<SpendState> serde() {
     Serializer<SpendState> ser = (topic, s) -> {
       if (s == null) {
         return null;
       }
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
-      try (DataOutputStream out = new DataOutputStream(bytes)) {
-        out.writeByte(1);
-        out.writeLong(s.windowStartMs);
-        out.writeLong(s.windowEndMs);
-        out.writeUTF(s.spend.toPlainString());
-        out.writeShort(s.crossed.length);
-        for (int c : s.crossed) {
-          out.writeInt(c);
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      String spend = s.spend.toPlainString();
+      ByteBuffer b = ByteBuffer.allocate(1 + 8 + 8 + 2 + spend.length() + 2 + 4 * s.crossed.length);
+      b.put((byte) 1).putLong(s.windowStartMs).putLong(s.windowEndMs).putShort((short) spend.length());
+      for (int i = 0; i < spend.length(); i++) {
+        b.put((byte) spend.charAt(i));
       }
-      return bytes.toByteArray();
+      b.putShort((short) s.crossed.length);
+      for (int c : s.crossed) {
+        b.putInt(c);
+      }
+      return b.array();
     };
-    Deserializer<SpendState> de = (topic, b) -> {
-      if (b == null) {
+    Deserializer<SpendState> de = (topic, bytes) -> {
+      if (bytes == null) {
         return null;
       }
-      try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
-        byte version = in.readByte();
-        if (version != 1) {
-          throw new IllegalStateException("unknown spend state version " + version);
-        }
-        long start = in.readLong();
-        long end = in.readLong();
-        BigDecimal spend = new BigDecimal(in.readUTF());
-        int[] crossed = new int[in.readShort()];
-        for (int i = 0; i < crossed.length; i++) {
-          crossed[i] = in.readInt();
-        }
-        return new SpendState(start, end, spend, crossed);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      byte version = b.get();
+      if (version != 1) {
+        throw new IllegalStateException("unknown spend state version " + version);
       }
+      long start = b.getLong();
+      long end = b.getLong();
+      int length = b.getShort() & 0xFFFF;
+      BigDecimal spend = new BigDecimal(new String(bytes, b.position(), length, StandardCharsets.US_ASCII));
+      b.position(b.position() + length);
+      int[] crossed = new int[b.getShort()];
+      for (int i = 0; i < crossed.length; i++) {
+        crossed[i] = b.getInt();
+      }
+      return new SpendState(start, end, spend, crossed);
     };
     return Serdes.serdeFrom(ser, de);
   }

@@ -40,6 +40,13 @@ public final class RegistryClient {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final Map<String, Integer> ids = new ConcurrentHashMap<>();
   private final Map<Integer, Schema> schemas = new ConcurrentHashMap<>();
+  /**
+   * Ids the registry said it does not know, until when to believe it: a burst of records with made-up ids
+   * must not cost one registry round trip each (for the processor, a stalled stream thread per record).
+   */
+  private final Map<Integer, Long> unknownUntilMs = new ConcurrentHashMap<>();
+  static final long UNKNOWN_ID_MEMORY_MS = 60_000;
+  private static final int UNKNOWN_IDS_KEPT = 10_000;
 
   RegistryClient(RegistryUrl url) {
     this.url = url;
@@ -68,13 +75,30 @@ public final class RegistryClient {
     });
   }
 
-  /** The schema with {@code id}. */
+  /** The schema with {@code id}; an id the registry did not know a moment ago fails without asking again. */
   public Schema schema(int id) {
-    return schemas.computeIfAbsent(id, k -> {
-      JsonNode r = call(HttpRequest.newBuilder(URI.create(url.confluentApi() + "/schemas/ids/" + id)).GET(),
-          "schema id " + id);
-      return new Schema.Parser().parse(r.path("schema").asText());
-    });
+    Schema known = schemas.get(id);
+    if (known != null) {
+      return known;
+    }
+    Long until = unknownUntilMs.get(id);
+    if (until != null && System.currentTimeMillis() < until) {
+      throw new SerializationException("schema id " + id + " is unknown to the registry at " + url.root()
+          + " (asked less than " + UNKNOWN_ID_MEMORY_MS / 1000 + " s ago)");
+    }
+    try {
+      return schemas.computeIfAbsent(id, k -> {
+        JsonNode r = call(HttpRequest.newBuilder(URI.create(url.confluentApi() + "/schemas/ids/" + id)).GET(),
+            "schema id " + id);
+        return new Schema.Parser().parse(r.path("schema").asText());
+      });
+    } catch (SerializationException e) {
+      if (unknownUntilMs.size() >= UNKNOWN_IDS_KEPT) {
+        unknownUntilMs.clear();
+      }
+      unknownUntilMs.put(id, System.currentTimeMillis() + UNKNOWN_ID_MEMORY_MS);
+      throw e;
+    }
   }
 
   private JsonNode call(HttpRequest.Builder request, String what) {

@@ -32,6 +32,21 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class RegistrySerdesIT {
 
   @Test
+  void shouldRefuseAnUnknownIdAndNotAskTheRegistryAgainAtOnce(Infra infra) {
+    RegistryClient client = new RegistryClient(RegistryUrl.parse(infra.registryUrl()));
+    int bogus = 987_654_321;
+    // the registry's own answer first, then the remembered one (no HTTP status: it did not ask again)
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.schema(bogus))
+        .isInstanceOf(org.apache.kafka.common.errors.SerializationException.class).hasMessageContaining("HTTP 404");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.schema(bogus))
+        .isInstanceOf(org.apache.kafka.common.errors.SerializationException.class)
+        .hasMessageContaining("unknown to the registry").hasMessageNotContaining("HTTP");
+    // a known id still resolves
+    int id = client.register("it-known-" + bogus, UsageEvent.getClassSchema());
+    assertThat(client.schema(id)).isEqualTo(UsageEvent.getClassSchema());
+  }
+
+  @Test
   void shouldWriteTheConfluentWireFormatWithAnIdTheCompatibleApiResolves(Infra infra) throws Exception {
     String topic = Topics.withPrefix(InfraExtension.uniqueName("serde") + ".").usageEvents().name();
     String bootstrap = infra.kafkaBootstrap();

@@ -6,6 +6,10 @@ import org.slf4j.LoggerFactory;
 /** Runs the sink until the process is asked to stop (SIGTERM: flush, then exit) or a fatal error. */
 public final class SinkMain {
 
+  static {
+    io.tokenledger.runtime.ServiceLogging.useDefaults(); // before the first logger
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(SinkMain.class);
 
   private SinkMain() {}

@@ -7,6 +7,10 @@ import org.slf4j.LoggerFactory;
 /** Runs the stream processor until the process is asked to stop (SIGTERM: a clean close, state flushed). */
 public final class ProcessorMain {
 
+  static {
+    io.tokenledger.runtime.ServiceLogging.useDefaults(); // before the first logger
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(ProcessorMain.class);
 
   private ProcessorMain() {}

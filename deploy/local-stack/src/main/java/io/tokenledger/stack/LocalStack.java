@@ -59,13 +59,23 @@ final class LocalStack implements AutoCloseable {
       this.name = name;
       this.httpPort = httpPort;
       this.dir = dir;
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-Dtokenledger.log=" + dir.resolve(name + ".log"),
-          "-cp", System.getProperty("java.class.path"), main.getName());
+      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp", absoluteClassPath(), main.getName());
       this.process = ServerProcess.start(name, cmd, env, dir, dir.resolve(name + ".out"));
     }
 
     int httpPort() {
       return httpPort;
+    }
+
+    /** This JVM's class path with every entry absolute: the child runs in another working directory. */
+    private static String absoluteClassPath() {
+      StringBuilder b = new StringBuilder();
+      for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+        if (!entry.isEmpty()) {
+          b.append(b.length() == 0 ? "" : java.io.File.pathSeparator).append(Path.of(entry).toAbsolutePath());
+        }
+      }
+      return b.toString();
     }
 
     /** SIGKILL, then the same command again: a crash and its replacement. */
@@ -154,6 +164,7 @@ final class LocalStack implements AutoCloseable {
     env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
     env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", Integer.toString(processorPort));
     env.put("TOKENLEDGER_PROCESSOR_ADVERTISED_HOST", "127.0.0.1");
+    env.put("TOKENLEDGER_PROCESSOR_THREADS", System.getProperty("threads", "2"));
     Service processor = new Service("processor", ProcessorMain.class, env, processorPort, data);
     Map<String, String> sinkEnv = new HashMap<>(common);
     int sinkPort = Ports.free();

@@ -14,6 +14,10 @@ import java.util.Map;
  */
 public final class ReportMain {
 
+  static {
+    io.tokenledger.runtime.ServiceLogging.useDefaults(); // before the first logger
+  }
+
   private ReportMain() {}
 
   public static void main(String[] args) {

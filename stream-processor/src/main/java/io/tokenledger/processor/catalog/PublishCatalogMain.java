@@ -16,6 +16,10 @@ import java.util.Map;
  */
 public final class PublishCatalogMain {
 
+  static {
+    io.tokenledger.runtime.ServiceLogging.useDefaults(); // before the first logger
+  }
+
   private PublishCatalogMain() {}
 
   public static void main(String[] args) throws Exception {

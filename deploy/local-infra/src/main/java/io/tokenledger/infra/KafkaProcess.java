@@ -71,7 +71,7 @@ public final class KafkaProcess implements AutoCloseable {
       throw new UncheckedIOException("cannot prepare the Kafka directory " + dir, e);
     }
     format(config, log);
-    List<String> cmd = new ArrayList<>(List.of(LocalRegistry.javaBinary(), "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+    List<String> cmd = new ArrayList<>(List.of(LocalRegistry.javaBinary(), "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC",
         "-Dlogback.configurationFile=" + dir.resolve("logback.xml"), "-cp", System.getProperty("java.class.path"),
         "kafka.Kafka", config.toString()));
     ServerProcess p = ServerProcess.start("kafka", cmd, dir, log);

@@ -160,7 +160,7 @@ public final class HarnessMain {
     int failures;
     double pipelineRate;
     try (LocalStack stack = LocalStack.start(data, catalogFile, policies);
-        Probes probes = new Probes(stack.clickhouse.url())) {
+        Probes probes = new Probes(stack.clickhouse.url(), priced)) {
       long t0 = System.nanoTime();
       Faults chaos = faults ? Faults.start(stack, n) : null;
       UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
@@ -202,13 +202,20 @@ public final class HarnessMain {
         chaos.awaitDone();
       }
       long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+      long nextReport = 0;
       while ((stack.count("usage_costs") < priced || stack.count("usage_unpriced") < unknown) && System.nanoTime() < deadline) {
+        if (System.nanoTime() > nextReport) {
+          System.out.printf("  %5.1f s: processor has costed %,d; ClickHouse holds %,d%n", (System.nanoTime() - t0) / 1e9,
+              stack.processorMetric("tokenledger_events_costed_total"), stack.count("usage_costs"));
+          nextReport = System.nanoTime() + 2_000_000_000L;
+        }
         Thread.sleep(100);
       }
       long visible = System.nanoTime();
       System.out.printf("end to end: %,.0f events/s (first emit to last row visible in ClickHouse); drain after the last "
           + "emit %.1f s%n", priced / ((visible - t0) / 1e9), (visible - emitted) / 1e9);
       pipelineRate = priced / ((visible - t0) / 1e9);
+      System.out.println("steady: " + probes.steadyRate());
       probes.awaitAll(5_000);
       System.out.println("emit to visible in ClickHouse: " + probes.summary());
       Thread.sleep(1_500); // let a late duplicate, if the pipeline wrongly let one through, land too

@@ -20,8 +20,13 @@ final class Probes implements AutoCloseable {
   private final ClickHouse db;
   private final Thread poller;
   private volatile boolean running = true;
+  private final long expectedRows;
+  private final long startNanos = System.nanoTime();
+  private volatile long tenPercentAt;
+  private volatile long ninetyPercentAt;
 
-  Probes(String clickhouseUrl) {
+  Probes(String clickhouseUrl, long expectedRows) {
+    this.expectedRows = expectedRows;
     this.db = new ClickHouse(clickhouseUrl, "default", "", null, 30_000);
     this.poller = new Thread(this::poll, "harness-probes");
     poller.setDaemon(true);
@@ -36,6 +41,7 @@ final class Probes implements AutoCloseable {
     while (running) {
       try {
         Thread.sleep(100);
+        trackProgress();
         List<String> ids = new ArrayList<>(outstanding.keySet());
         if (ids.isEmpty()) {
           continue;
@@ -57,6 +63,32 @@ final class Probes implements AutoCloseable {
         // ClickHouse busy or not up yet: ask again at the next tick
       }
     }
+  }
+
+  /** Notes when a tenth and nine tenths of the expected rows are visible: the steady part of the run. */
+  private void trackProgress() {
+    if (ninetyPercentAt != 0) {
+      return;
+    }
+    long rows = Long.parseLong(db.query("SELECT count() FROM tokenledger.usage_costs").get(0).get(0));
+    long now = System.nanoTime();
+    if (tenPercentAt == 0 && rows >= expectedRows / 10) {
+      tenPercentAt = now;
+    }
+    if (rows >= expectedRows * 9 / 10) {
+      ninetyPercentAt = now;
+    }
+  }
+
+  /** Rows per second between 10 % and 90 % of the expected rows being visible, past start-up and warm-up. */
+  String steadyRate() {
+    long from = tenPercentAt;
+    long to = ninetyPercentAt;
+    if (from == 0 || to <= from) {
+      return "not measured";
+    }
+    return String.format("%,.0f events/s (from %.1f s to %.1f s, while the 10th to 90th percent of rows became visible)",
+        expectedRows * 0.8 / ((to - from) / 1e9), (from - startNanos) / 1e9, (to - startNanos) / 1e9);
   }
 
   /** Waits, up to {@code timeoutMs}, for the poller to find every probe. */

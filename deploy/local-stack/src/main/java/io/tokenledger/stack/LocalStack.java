@@ -164,7 +164,6 @@ final class LocalStack implements AutoCloseable {
     env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
     env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", Integer.toString(processorPort));
     env.put("TOKENLEDGER_PROCESSOR_ADVERTISED_HOST", "127.0.0.1");
-    env.put("TOKENLEDGER_PROCESSOR_THREADS", System.getProperty("threads", "2"));
     Service processor = new Service("processor", ProcessorMain.class, env, processorPort, data);
     Map<String, String> sinkEnv = new HashMap<>(common);
     int sinkPort = Ports.free();

@@ -157,13 +157,17 @@ public final class Sink implements Runnable, AutoCloseable {
           break; // close() asked us to stop: flush what we have, then leave
         }
         updateLag();
-        if (bufferedRows.get() >= config.batchRows()
-            || (bufferedRows.get() > 0 && System.nanoTime() - oldestBufferedNanos >= config.batchInterval().toNanos())) {
-          if (insertDone()) {
-            submit();
-          } else if (bufferedRows.get() >= config.batchRows()) {
-            pause(); // a full batch waits for the one in flight; stop reading more meanwhile
-          }
+        if ((bufferedRows.get() >= config.batchRows()
+            || (bufferedRows.get() > 0 && System.nanoTime() - oldestBufferedNanos >= config.batchInterval().toNanos()))
+            && insertDone()) {
+          submit();
+        }
+        // read on while the next batch has room; a full one waits for the insert in flight. Decided afresh on
+        // every pass: a rebalance may have emptied the buffer while consumption was paused.
+        if (bufferedRows.get() >= config.batchRows()) {
+          pause();
+        } else {
+          resume();
         }
       }
       awaitInsert();

@@ -216,7 +216,7 @@ class SinkIT {
   }
 
   @Test
-  void shouldWaitOutAClickHouseOutageAndCatchUp() throws Exception {
+  void shouldWaitOutAClickHouseOutageAndARebalanceDuringItAndCatchUp() throws Exception {
     var local = infra.localClickHouse();
     assumeTrue(local.isPresent(), "stopping and restarting ClickHouse with its data needs the local server, "
         + "not a container (TOKENLEDGER_INFRA=containers)");
@@ -232,11 +232,23 @@ class SinkIT {
       URI health = URI.create("http://127.0.0.1:" + sink.httpPort() + "/health");
       await().ignoreExceptions().atMost(Duration.ofSeconds(30)).until(() ->
           http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 503);
-      local.get().restart(Duration.ofSeconds(30));
-      await().ignoreExceptions().atMost(Duration.ofSeconds(60)).until(() -> env.one("SELECT count() FROM usage_costs").equals("5000"));
-      assertThat(sink.isAlive()).isTrue();
+      // with one batch retrying, more than a batch arrives: the next batch is full and consumption pauses;
+      // then a second instance joins and the partitions are shared out while ClickHouse is still down:
+      // the first must take up its share again
+      env.costed(3_000, random);
+      Thread.sleep(2_000);
+      try (SinkApp second = SinkApp.start(SinkConfig.fromEnvironment(env.sinkEnv()))) {
+        Thread.sleep(8_000);
+        local.get().restart(Duration.ofSeconds(30));
+        await().ignoreExceptions().atMost(Duration.ofSeconds(60)).until(() -> env.one("SELECT count() FROM usage_costs").equals("8000"));
+        assertThat(sink.isAlive()).isTrue();
+        assertThat(second.isAlive()).isTrue();
+        // and both keep loading: more rows arrive for every partition, all of them land
+        env.costed(1_000, random);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(60)).until(() -> env.one("SELECT count() FROM usage_costs").equals("9000"));
+      }
     }
-    assertThat(env.one("SELECT uniqExact(event_id) FROM usage_costs")).isEqualTo("5000");
+    assertThat(env.one("SELECT uniqExact(event_id) FROM usage_costs")).isEqualTo("9000");
     assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_costs"))).isEqualByComparingTo(env.producedTotal);
   }
 }

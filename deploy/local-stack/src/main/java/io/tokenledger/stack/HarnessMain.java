@@ -165,12 +165,14 @@ public final class HarnessMain {
     double pipelineRate;
     try (LocalStack stack = LocalStack.start(data, catalogFile, policies);
         Probes probes = new Probes(stack.clickhouse.url(), priced)) {
-      int warmup = warmUp(stack, Math.min(WARMUP_CALLS, n), now);
+      // one tracker for the warm-up and the measured calls: what is measured starts with a producer in use
+      UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
+          .serviceName("harness").bufferCapacity(50_000)
+          .overflowPolicy(io.tokenledger.producer.OverflowPolicy.BLOCK, Duration.ofSeconds(30)).build();
+      int warmup = warmUp(stack, tracker, Math.min(WARMUP_CALLS, n), now, models);
       long t0 = System.nanoTime();
       probes.startClock();
       Faults chaos = faults ? Faults.start(stack, n) : null;
-      UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
-          .serviceName("harness").bufferCapacity(50_000).overflowPolicy(io.tokenledger.producer.OverflowPolicy.BLOCK, Duration.ofSeconds(30)).build();
       int retried = 0;
       byte[] validBytes = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
           UsageEvent.newBuilder().setEventId("poison-base").setEventTime(now).setOrgId("org-0").setUserId("u0")
@@ -203,7 +205,8 @@ public final class HarnessMain {
       }
       var stats = tracker.close(Duration.ofSeconds(120));
       long emitted = System.nanoTime();
-      System.out.printf("emitted %,d events (+%,d retries) in %.1f s; tracker: %s%n", n, retried, (emitted - t0) / 1e9, stats);
+      System.out.printf("emitted %,d events (+%,d retries) in %.1f s; tracker (warm-up included): %s%n", n, retried,
+          (emitted - t0) / 1e9, stats);
       if (chaos != null) {
         chaos.awaitDone();
       }
@@ -336,16 +339,18 @@ public final class HarnessMain {
    * Sends {@code calls} priced calls of warm-up orgs and waits until ClickHouse holds them all: what follows
    * measures a pipeline that has been running, not one whose JVMs are still compiling.
    */
-  private static int warmUp(LocalStack stack, int calls, Instant now) throws Exception {
+  private static int warmUp(LocalStack stack, UsageTracker tracker, int calls, Instant now, List<JsonNode> models)
+      throws Exception {
     long t0 = System.nanoTime();
-    try (UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
-        .serviceName("harness-warmup").bufferCapacity(50_000)
-        .overflowPolicy(io.tokenledger.producer.OverflowPolicy.BLOCK, Duration.ofSeconds(30)).build()) {
-      for (int i = 0; i < calls; i++) {
-        tracker.track(Usage.builder().eventId("warmup-" + now.toEpochMilli() + "-" + i).eventTime(now)
-            .orgId(WARMUP_ORG + (i % 50)).userId("u" + (i % 7)).provider("openai").model("gpt-4o-mini")
-            .inputTokens(1_000 + i % 500).outputTokens(200).endpoint("/warmup").requestType("chat").build());
-      }
+    // every model with a price now, long contexts and batch calls included, so that what follows runs warm code
+    List<JsonNode> priced = models.stream().filter(m -> expectedCost(m, now, 1, 0, 0, 0, 1, 0, false) != null).toList();
+    for (int i = 0; i < calls; i++) {
+      JsonNode m = priced.get(i % priced.size());
+      tracker.track(Usage.builder().eventId("warmup-" + now.toEpochMilli() + "-" + i).eventTime(now)
+          .orgId(WARMUP_ORG + (i % 50)).userId("u" + (i % 7)).provider(m.path("provider").asText())
+          .model(m.path("model").asText()).inputTokens(i % 50 == 0 ? 250_000 : 1_000 + i % 500)
+          .cachedInputTokens(i % 3 == 0 ? 512 : 0).cacheWrite5mTokens(i % 8 == 0 ? 256 : 0).outputTokens(200)
+          .reasoningTokens(i % 4 == 0 ? 300 : 0).batch(i % 20 == 0).endpoint("/warmup").requestType("chat").build());
     }
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     String sql = "SELECT count() FROM tokenledger.usage_costs WHERE NOT (" + MEASURED + ")";

@@ -20,6 +20,8 @@ final class Probes implements AutoCloseable {
 
   private final Map<String, Long> outstanding = new ConcurrentHashMap<>();
   private final List<Long> latenciesMs = Collections.synchronizedList(new ArrayList<>());
+  /** Emit time (ms from the clock's start) and latency of each probe found, for telling when the slow ones were sent. */
+  private final List<long[]> found = Collections.synchronizedList(new ArrayList<>());
   private final ClickHouse db;
   private final Thread poller;
   private volatile boolean running = true;
@@ -63,6 +65,7 @@ final class Probes implements AutoCloseable {
           Long emittedAt = outstanding.remove(row.get(0));
           if (emittedAt != null) {
             latenciesMs.add((asked - emittedAt) / 1_000_000);
+            found.add(new long[] {(emittedAt - startNanos) / 1_000_000, (asked - emittedAt) / 1_000_000});
           }
         }
       } catch (InterruptedException e) {
@@ -118,9 +121,18 @@ final class Probes implements AutoCloseable {
       return "no probe seen";
     }
     Collections.sort(l);
-    return String.format("p50 %,d ms, p99 %,d ms, max %,d ms (%,d probes, every 100th priced call; %,d not seen)",
-        l.get(l.size() / 2), l.get(Math.min(l.size() - 1, (int) Math.ceil(l.size() * 0.99) - 1)), l.get(l.size() - 1),
-        l.size(), outstanding.size());
+    List<long[]> slow;
+    synchronized (found) {
+      slow = new ArrayList<>(found);
+    }
+    slow.sort((a, b) -> Long.compare(b[1], a[1]));
+    StringBuilder when = new StringBuilder();
+    for (long[] p : slow.subList(0, Math.min(5, slow.size()))) {
+      when.append(when.length() == 0 ? "" : ", ").append(String.format("%.1f s", p[0] / 1000.0));
+    }
+    return String.format("p50 %,d ms, p99 %,d ms, max %,d ms (%,d probes, every 100th priced call; %,d not seen); the "
+        + "five slowest were emitted at %s", l.get(l.size() / 2), l.get(Math.min(l.size() - 1,
+        (int) Math.ceil(l.size() * 0.99) - 1)), l.get(l.size() - 1), l.size(), outstanding.size(), when);
   }
 
   @Override

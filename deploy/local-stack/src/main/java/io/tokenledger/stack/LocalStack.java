@@ -189,8 +189,8 @@ final class LocalStack implements AutoCloseable {
     }
   }
 
-  /** How many committed records {@code topic} holds (read_committed, from the beginning). */
-  long committedRecords(String topic) {
+  /** How many committed records {@code topic} holds whose key passes {@code key} (read_committed, from the start). */
+  long committedRecords(String topic, java.util.function.Predicate<String> key) {
     Map<String, Object> c = new HashMap<>();
     c.put("bootstrap.servers", bootstrap());
     c.put("isolation.level", "read_committed");
@@ -205,7 +205,11 @@ final class LocalStack implements AutoCloseable {
       long count = 0;
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-        count += consumer.poll(Duration.ofMillis(200)).count();
+        for (var r : consumer.poll(Duration.ofMillis(200))) {
+          if (key.test(r.key() == null ? "" : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8))) {
+            count++;
+          }
+        }
       }
       return count;
     }

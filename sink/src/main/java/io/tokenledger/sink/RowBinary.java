@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * Writes rows in ClickHouse's RowBinary format, the cheapest input format for the server to parse and for
- * us to write (a third of the bytes of the same row as JSON): each value in the column's own binary form,
- * little-endian, strings prefixed by their length. Money is written as the exact 128-bit
+ * us to write (no text, no escaping): each value in the column's own binary form, little-endian, strings
+ * prefixed by their length. Money is written as the exact 128-bit
  * unscaled integer of a Decimal(38, 12): no floating point and no text on the way.
  *
  * <p>The writer is given the table's column list and each value is written under its column's name; with

@@ -30,7 +30,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -186,8 +185,7 @@ class SinkIT {
     Env env = new Env(700);
     Random random = new Random(7);
     Path dir = Files.createTempDirectory("sink-kill");
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), SinkMain.class.getName()));
+    List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx256m"), SinkMain.class.getName());
     int rounds = 4;
     for (int round = 0; round < rounds; round++) {
       env.costed(5_000, random);

@@ -36,25 +36,23 @@ final class EventValidator {
     if (blank(e.getModel())) {
       return "model is missing";
     }
-    String tooLong = tooLong("event_id", e.getEventId());
-    tooLong = tooLong != null ? tooLong : tooLong("org_id", e.getOrgId());
-    tooLong = tooLong != null ? tooLong : tooLong("user_id", e.getUserId());
-    tooLong = tooLong != null ? tooLong : tooLong("provider", e.getProvider());
-    tooLong = tooLong != null ? tooLong : tooLong("model", e.getModel());
-    tooLong = tooLong != null ? tooLong : tooLong("request_type", e.getRequestType());
-    tooLong = tooLong != null ? tooLong : tooLong("endpoint", e.getEndpoint());
-    tooLong = tooLong != null ? tooLong : tooLong("service", e.getService());
-    if (tooLong != null) {
-      return tooLong;
-    }
-    String tokens = tokens("input_tokens", e.getInputTokens());
-    tokens = tokens != null ? tokens : tokens("cached_input_tokens", e.getCachedInputTokens());
-    tokens = tokens != null ? tokens : tokens("cache_write_5m_tokens", e.getCacheWrite5mTokens());
-    tokens = tokens != null ? tokens : tokens("cache_write_1h_tokens", e.getCacheWrite1hTokens());
-    tokens = tokens != null ? tokens : tokens("output_tokens", e.getOutputTokens());
-    tokens = tokens != null ? tokens : tokens("reasoning_tokens", e.getReasoningTokens());
-    if (tokens != null) {
-      return tokens;
+    String field = first(
+        tooLong("event_id", e.getEventId()),
+        tooLong("org_id", e.getOrgId()),
+        tooLong("user_id", e.getUserId()),
+        tooLong("provider", e.getProvider()),
+        tooLong("model", e.getModel()),
+        tooLong("request_type", e.getRequestType()),
+        tooLong("endpoint", e.getEndpoint()),
+        tooLong("service", e.getService()),
+        tokens("input_tokens", e.getInputTokens()),
+        tokens("cached_input_tokens", e.getCachedInputTokens()),
+        tokens("cache_write_5m_tokens", e.getCacheWrite5mTokens()),
+        tokens("cache_write_1h_tokens", e.getCacheWrite1hTokens()),
+        tokens("output_tokens", e.getOutputTokens()),
+        tokens("reasoning_tokens", e.getReasoningTokens()));
+    if (field != null) {
+      return field;
     }
     if (e.getLatencyMs() != null && e.getLatencyMs() < 0) {
       return "latency_ms is negative (" + e.getLatencyMs() + ")";
@@ -112,6 +110,16 @@ final class EventValidator {
     }
     if (n > maxTokens) {
       return field + " is " + n + ", over the limit of " + maxTokens + " per call";
+    }
+    return null;
+  }
+
+  /** The first problem found, in the order given; null when there is none. */
+  private static String first(String... problems) {
+    for (String p : problems) {
+      if (p != null) {
+        return p;
+      }
     }
     return null;
   }

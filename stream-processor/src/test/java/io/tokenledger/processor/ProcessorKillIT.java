@@ -80,8 +80,7 @@ class ProcessorKillIT {
     // a killed instance never leaves the group: let the broker notice within seconds
     env.put("TOKENLEDGER_KAFKA_SESSION_TIMEOUT_MS", "6000");
     env.put("TOKENLEDGER_KAFKA_HEARTBEAT_INTERVAL_MS", "1000");
-    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp",
-        System.getProperty("java.class.path"), ProcessorMain.class.getName());
+    List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m"), ProcessorMain.class.getName());
 
     List<CostedUsage> costed = new CopyOnWriteArrayList<>();
     List<QuotaBreach> breaches = new CopyOnWriteArrayList<>();

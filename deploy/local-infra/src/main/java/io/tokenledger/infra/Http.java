@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /** Small HTTP helpers for readiness probes and admin calls. */
-final class Http {
+public final class Http {
 
   private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -31,7 +31,7 @@ final class Http {
   }
 
   /** True once {@code url} answers 200 on GET. */
-  static boolean ok(String url) {
+  public static boolean ok(String url) {
     try {
       return send("GET", url, null, null).statusCode() == 200;
     } catch (IOException e) {
@@ -43,7 +43,7 @@ final class Http {
    * Polls {@code ready} every 100 ms until it holds or {@code timeout} passes, failing early when
    * {@code alive} turns false (the process died: waiting longer would only hide its log).
    */
-  static void await(String what, Duration timeout, BooleanSupplier alive, BooleanSupplier ready, Runnable onFailure) {
+  public static void await(String what, Duration timeout, BooleanSupplier alive, BooleanSupplier ready, Runnable onFailure) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (ready.getAsBoolean()) {

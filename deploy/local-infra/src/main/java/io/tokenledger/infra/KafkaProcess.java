@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -71,9 +70,8 @@ public final class KafkaProcess implements AutoCloseable {
       throw new UncheckedIOException("cannot prepare the Kafka directory " + dir, e);
     }
     format(config, log);
-    List<String> cmd = new ArrayList<>(List.of(LocalRegistry.javaBinary(), "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC",
-        "-Dlogback.configurationFile=" + dir.resolve("logback.xml"), "-cp", System.getProperty("java.class.path"),
-        "kafka.Kafka", config.toString()));
+    List<String> cmd = ServerProcess.javaCommand(List.of("-Xms128m", "-Xmx512m", "-XX:+UseSerialGC",
+        "-Dlogback.configurationFile=" + dir.resolve("logback.xml")), "kafka.Kafka", config.toString());
     ServerProcess p = ServerProcess.start("kafka", cmd, dir, log);
     KafkaProcess kafka = new KafkaProcess(dir, port, controllerPort, timeout, p);
     try {

@@ -30,7 +30,7 @@ public final class LocalRegistry implements AutoCloseable {
 
   public static LocalRegistry start(Path dir, int port, Duration timeout) {
     Path jar = appJar();
-    List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xms64m", "-Xmx384m", "-XX:+UseSerialGC",
+    List<String> cmd = new ArrayList<>(List.of(ServerProcess.javaBinary(), "-Xms64m", "-Xmx384m", "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1", "-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=" + port,
         "-Dquarkus.log.level=WARN"));
     cmd.addAll(List.of("-jar", jar.toString()));
@@ -87,10 +87,6 @@ public final class LocalRegistry implements AutoCloseable {
       throw new IllegalStateException("schema registry jar not found at " + p);
     }
     return p;
-  }
-
-  static String javaBinary() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
   public String url() {

@@ -34,6 +34,30 @@ public final class ServerProcess implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(reaper);
   }
 
+  /** The {@code java} of this JVM. */
+  public static String javaBinary() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /**
+   * A command that runs {@code mainClass} in a child JVM on this JVM's class path, every entry made absolute
+   * (the child runs in its own working directory): {@code java OPTIONS -cp CLASSPATH MAIN ARGS}.
+   */
+  public static List<String> javaCommand(List<String> jvmOptions, String mainClass, String... args) {
+    StringBuilder cp = new StringBuilder();
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      if (!entry.isEmpty()) {
+        cp.append(cp.length() == 0 ? "" : java.io.File.pathSeparator).append(Path.of(entry).toAbsolutePath());
+      }
+    }
+    List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(javaBinary());
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", cp.toString(), mainClass));
+    cmd.addAll(List.of(args));
+    return cmd;
+  }
+
   public static ServerProcess start(String name, List<String> command, Path workDir, Path log) {
     return start(name, command, java.util.Map.of(), workDir, log);
   }

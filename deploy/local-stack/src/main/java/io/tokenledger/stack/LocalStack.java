@@ -2,6 +2,7 @@ package io.tokenledger.stack;
 
 import io.tokenledger.avro.QuotaPolicy;
 import io.tokenledger.infra.LocalClickHouse;
+import io.tokenledger.infra.Http;
 import io.tokenledger.infra.KafkaProcess;
 import io.tokenledger.infra.LocalRegistry;
 import io.tokenledger.infra.Ports;
@@ -59,23 +60,12 @@ final class LocalStack implements AutoCloseable {
       this.name = name;
       this.httpPort = httpPort;
       this.dir = dir;
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp", absoluteClassPath(), main.getName());
+      List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m"), main.getName());
       this.process = ServerProcess.start(name, cmd, env, dir, dir.resolve(name + ".out"));
     }
 
     int httpPort() {
       return httpPort;
-    }
-
-    /** This JVM's class path with every entry absolute: the child runs in another working directory. */
-    private static String absoluteClassPath() {
-      StringBuilder b = new StringBuilder();
-      for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-        if (!entry.isEmpty()) {
-          b.append(b.length() == 0 ? "" : java.io.File.pathSeparator).append(Path.of(entry).toAbsolutePath());
-        }
-      }
-      return b.toString();
     }
 
     /** SIGKILL, then the same command again: a crash and its replacement. */
@@ -85,33 +75,9 @@ final class LocalStack implements AutoCloseable {
     }
 
     /** Waits until its {@code /health} answers 200. */
-    void awaitHealthy(Duration timeout) throws InterruptedException {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (!healthy()) {
-        if (!process.isAlive()) {
-          throw new IllegalStateException("the " + name + " exited:\n" + process.tail(40));
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("the " + name + " was not healthy within " + timeout + ":\n" + process.tail(40));
-        }
-        Thread.sleep(100);
-      }
-    }
-
-    private boolean healthy() {
-      try {
-        var c = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + httpPort + "/health").toURL()
-            .openConnection();
-        c.setConnectTimeout(1000);
-        c.setReadTimeout(2000);
-        try {
-          return c.getResponseCode() == 200;
-        } finally {
-          c.disconnect();
-        }
-      } catch (IOException e) {
-        return false;
-      }
+    void awaitHealthy(Duration timeout) {
+      Http.await("the " + name, timeout, process::isAlive, () -> Http.ok("http://127.0.0.1:" + httpPort + "/health"),
+          () -> System.err.println(process.tail(40)));
     }
   }
 

@@ -11,6 +11,7 @@ import io.tokenledger.producer.Usage;
 import io.tokenledger.producer.UsageTracker;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,7 +38,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * 5,000 carries hundreds of kilobytes of metadata. Afterwards it checks, from ClickHouse and the processor's counters:
  * every priced call in usage_costs exactly once; cost per org and day equal to totals the harness computes
  * on its own from the catalog file; the unpriced and dead-lettered counts; one breach per policy threshold
- * crossed. It prints throughput, drain time, emit-to-visible latency and each process's peak memory.
+ * crossed. It prints throughput, drain time, emit-to-visible latency, each process's peak memory, and the CPU
+ * each process spent per event while measured (the JIT compilers' part shown apart).
+ *
+ * <p>A warm-up goes first: calls of other orgs from the same mix, at the same rate, until the JIT compilers
+ * have settled; they are left out of every check and figure.
  *
  * <p>RATE (events per second, 0 for as fast as the pipeline takes them) paces the emitting. Latency is
  * measured exactly on probes: every 100th priced call is looked for in ClickHouse every 250 ms from the
@@ -48,8 +53,15 @@ public final class HarnessMain {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final BigDecimal MILLION = BigDecimal.valueOf(1_000_000);
   private static final int HUGE_METADATA_EVERY = 5_000;
-  /** Calls sent first, to bring every JVM to full speed; their orgs are left out of every check and figure. */
-  private static final int WARMUP_CALLS = 100_000;
+  /**
+   * Calls sent first, in rounds, to bring every JVM to full speed; their orgs are left out of every check and
+   * figure. Rounds go on until the JIT compilers of the pipeline's JVMs take under {@link #WARM_COMPILER_SHARE}
+   * of the CPU a round uses, for at most {@link #WARMUP_MAX}: a short warm-up left the compilers busy for the
+   * first half minute of the measured window, on cores the pipeline needed.
+   */
+  private static final int WARMUP_ROUND_CALLS = 50_000;
+  private static final Duration WARMUP_MAX = Duration.ofSeconds(90);
+  private static final double WARM_COMPILER_SHARE = 0.05;
   private static final String WARMUP_ORG = "warmup-";
   static final String MEASURED = "org_id NOT LIKE '" + WARMUP_ORG + "%'";
 
@@ -71,38 +83,49 @@ public final class HarnessMain {
     System.exit(failures == 0 ? 0 : 1);
   }
 
-  record Call(Usage usage, String org, LocalDate day, BigDecimal cost, PostgresBaseline.Row baseline) {
-    Call(Usage usage, String org, LocalDate day, BigDecimal cost, boolean batch, String endpoint) {
-      this(usage, org, day, cost, PostgresBaseline.Row.from(usage, batch, endpoint, "chat", cost));
+  record Call(Usage usage, String id, String org, Instant at, BigDecimal cost, PostgresBaseline.Row baseline) {
+    Call(Usage usage, String id, String org, Instant at, BigDecimal cost, boolean batch, String endpoint) {
+      this(usage, id, org, at, cost, PostgresBaseline.Row.from(usage, batch, endpoint, "chat", cost));
     }
   }
 
-  static int run(int n, long seed, int rate, boolean faults) throws Exception {
-    Path catalogFile = Path.of("deploy/catalog/pricing-catalog.json");
-    JsonNode catalog = JSON.readTree(Files.readString(catalogFile));
-    List<JsonNode> models = new ArrayList<>();
-    catalog.path("models").forEach(models::add);
-    Random r = new Random(seed);
-    Instant now = Instant.now();
-    Instant dayStart = LocalDate.now(ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant();
-    long dayMs = Math.max(60_000, now.toEpochMilli() - dayStart.toEpochMilli() - 60_000);
-    int orgs = 200;
+  /**
+   * The generated calls, the i-th of a seeded stream each: orgs skewed like real traffic (200 of them), every
+   * token class, long contexts and batch calls, 3 % late within the day, 0.5 % naming a model with no price,
+   * one in {@value #HUGE_METADATA_EVERY} carrying hundreds of kilobytes of metadata; with the cost the catalog
+   * file gives it, null when no price is in force. The warm-up draws from the same mix, for other orgs.
+   */
+  static final class Load {
+    private static final int ORGS = 200;
+    private final List<JsonNode> models;
+    private final Random r;
+    private final String idPrefix;
+    private final String orgPrefix;
+    final Instant now;
+    private final long dayMs;
 
-    // generate the load and compute what it must cost, independently of the processor's code
-    List<Call> calls = new ArrayList<>(n);
-    Map<String, BigDecimal> expectedByOrgDay = new TreeMap<>();
-    Map<String, BigDecimal> orgSpendToday = new HashMap<>();
-    int unknown = 0;
-    int hugeMetadata = 0;
-    for (int i = 0; i < n; i++) {
-      String org = "org-" + Math.min(orgs - 1, (int) (-Math.log(1 - r.nextDouble()) * 20));
+    Load(List<JsonNode> models, long seed, String idPrefix, String orgPrefix, Instant now) {
+      this.models = models;
+      this.r = new Random(seed);
+      this.idPrefix = idPrefix;
+      this.orgPrefix = orgPrefix;
+      this.now = now;
+      Instant dayStart = LocalDate.ofInstant(now, ZoneOffset.UTC).atStartOfDay(ZoneOffset.UTC).toInstant();
+      this.dayMs = Math.max(60_000, now.toEpochMilli() - dayStart.toEpochMilli() - 60_000);
+    }
+
+    static boolean hugeMetadata(int i) {
+      return i % HUGE_METADATA_EVERY == HUGE_METADATA_EVERY / 2;
+    }
+
+    Call next(int i) {
+      String id = idPrefix + i;
+      String org = orgPrefix + Math.min(ORGS - 1, (int) (-Math.log(1 - r.nextDouble()) * 20));
       Instant at = now.minusMillis(r.nextInt(100) < 3 ? (long) (r.nextDouble() * dayMs) : r.nextInt(60_000));
       if (r.nextInt(1000) < 5) {
-        unknown++;
-        calls.add(new Call(Usage.builder().eventId("h-" + seed + "-" + i).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
-            .provider("selfhosted").model("llama-" + r.nextInt(3)).inputTokens(500).outputTokens(100).requestType("chat").build(),
-            org, null, null, false, ""));
-        continue;
+        return new Call(Usage.builder().eventId(id).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
+            .provider("selfhosted").model("llama-" + r.nextInt(3)).inputTokens(500).outputTokens(100).requestType("chat")
+            .build(), id, org, at, null, false, "");
       }
       JsonNode m = models.get(r.nextInt(models.size()));
       long in = 100 + r.nextInt(r.nextInt(50) == 0 ? 300_000 : 8_000);
@@ -114,27 +137,44 @@ public final class HarnessMain {
       boolean batch = r.nextInt(20) == 0;
       BigDecimal cost = expectedCost(m, at, in, cached, w5, w1, out, reasoning, batch);
       String endpoint = "/api/" + r.nextInt(5);
-      Usage.Builder ub = Usage.builder().eventId("h-" + seed + "-" + i).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
+      Usage.Builder ub = Usage.builder().eventId(id).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
           .provider(m.path("provider").asText()).model(m.path("model").asText()).inputTokens(in).cachedInputTokens(cached)
           .cacheWrite5mTokens(w5).cacheWrite1hTokens(w1).outputTokens(out).reasoningTokens(reasoning).batch(batch)
           .endpoint(endpoint).requestType("chat");
-      if (i % HUGE_METADATA_EVERY == HUGE_METADATA_EVERY / 2) {
+      if (hugeMetadata(i)) {
         // a service that puts whole prompts in metadata: still costed, the metadata dropped
         ub.metadata(Map.of("prompt", "p".repeat(200_000 + r.nextInt(400_000))));
-        if (cost != null) {
-          hugeMetadata++;
-        }
       }
-      Usage u = ub.build();
-      if (cost == null) {
-        unknown++; // no version in force at that time
-        calls.add(new Call(u, org, null, null, batch, endpoint));
+      return new Call(ub.build(), id, org, at, cost, batch, endpoint);
+    }
+  }
+
+  static int run(int n, long seed, int rate, boolean faults) throws Exception {
+    Path catalogFile = Path.of("deploy/catalog/pricing-catalog.json");
+    JsonNode catalog = JSON.readTree(Files.readString(catalogFile));
+    List<JsonNode> models = new ArrayList<>();
+    catalog.path("models").forEach(models::add);
+    Instant now = Instant.now();
+
+    // generate the load and compute what it must cost, independently of the processor's code
+    Load load = new Load(models, seed, "h-" + seed + "-", "org-", now);
+    List<Call> calls = new ArrayList<>(n);
+    Map<String, BigDecimal> expectedByOrgDay = new TreeMap<>();
+    Map<String, BigDecimal> orgSpendToday = new HashMap<>();
+    int unknown = 0;
+    int hugeMetadata = 0;
+    for (int i = 0; i < n; i++) {
+      Call c = load.next(i);
+      calls.add(c);
+      if (c.cost() == null) {
+        unknown++; // a model with no price, or no version in force at that time
         continue;
       }
-      LocalDate day = LocalDate.ofInstant(at, ZoneOffset.UTC);
-      calls.add(new Call(u, org, day, cost, batch, endpoint));
-      expectedByOrgDay.merge(org + " " + day, cost, BigDecimal::add);
-      orgSpendToday.merge(org, cost, BigDecimal::add);
+      if (Load.hugeMetadata(i)) {
+        hugeMetadata++;
+      }
+      expectedByOrgDay.merge(c.org() + " " + LocalDate.ofInstant(c.at(), ZoneOffset.UTC), c.cost(), BigDecimal::add);
+      orgSpendToday.merge(c.org(), c.cost(), BigDecimal::add);
     }
     int priced = n - unknown;
     int malformed = Math.max(1, n / 500);
@@ -158,6 +198,13 @@ public final class HarnessMain {
       expectedBreaches.put("h-" + org, crossed);
     }
 
+    // and policies for the warm-up's orgs, so that the warm-up runs quota tracking and breaches too
+    for (int o = 0; o < 10; o++) {
+      policies.add(QuotaPolicy.newBuilder().setPolicyId(WARMUP_ORG + o).setOrgId(WARMUP_ORG + "org-" + o)
+          .setScope(QuotaScope.ORG).setWindow(QuotaWindow.DAY).setLimitUsd(BigDecimal.valueOf(1L << o).setScale(12))
+          .setThresholdsPercent(List.of(50, 80, 100)).setEnforcement(Enforcement.SOFT).setUpdatedAt(now).build());
+    }
+
     Path data = Path.of(".tokenledger", "harness").toAbsolutePath();
     System.out.printf("harness: %,d calls (seed %d, %s): %,d priced, %,d unpriced, ~1%% retried, %,d malformed records%n", n,
         seed, rate > 0 ? String.format("paced at %,d/s", rate) : "unpaced", priced, unknown, malformed);
@@ -169,11 +216,19 @@ public final class HarnessMain {
       UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
           .serviceName("harness").bufferCapacity(50_000)
           .overflowPolicy(io.tokenledger.producer.OverflowPolicy.BLOCK, Duration.ofSeconds(30)).build();
-      int warmup = warmUp(stack, tracker, Math.min(WARMUP_CALLS, n), now, models);
+      Map<String, Long> pids = processes(stack);
+      Warmup warm = warmUp(stack, tracker, pids, rate, new Load(models, seed + 1, WARMUP_ORG + now.toEpochMilli() + "-",
+          WARMUP_ORG + "org-", now));
+      int warmup = warm.priced();
+      // the calls generated above fill this JVM's heap: collect it now rather than in the measured window
+      System.gc();
+      Map<String, Long> cpuAtStart = cpuNanos(pids);
+      long compilersAtStart = compilerNanos(pids);
       long t0 = System.nanoTime();
-      probes.startClock();
+      probes.startClock(warmup);
       Faults chaos = faults ? Faults.start(stack, n) : null;
       int retried = 0;
+      Random r = new Random(seed);
       byte[] validBytes = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
           UsageEvent.newBuilder().setEventId("poison-base").setEventTime(now).setOrgId("org-0").setUserId("u0")
               .setProvider("openai").setModel("gpt-4o").setInputTokens(10).setMetadata(Map.of("k", "v")).build());
@@ -181,17 +236,14 @@ public final class HarnessMain {
           new StringSerializer(), new ByteArraySerializer())) {
         for (int i = 0; i < calls.size(); i++) {
           if (rate > 0) {
-            long wait = t0 + i * 1_000_000_000L / rate - System.nanoTime();
-            if (wait > 100_000) {
-              LockSupport.parkNanos(wait);
-            }
+            pace(t0, i, rate);
           }
           tracker.track(calls.get(i).usage());
           if (chaos != null) {
             chaos.emitted(i + 1);
           }
           if (i % 100 == 0 && calls.get(i).cost() != null) {
-            probes.emitted("h-" + seed + "-" + i);
+            probes.emitted(calls.get(i).id(), calls.get(i).org(), calls.get(i).at().toEpochMilli());
           }
           if (r.nextInt(100) == 0) {
             tracker.track(calls.get(i).usage());
@@ -212,10 +264,12 @@ public final class HarnessMain {
       }
       long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
       long nextReport = 0;
-      while ((count(stack, "usage_costs") < priced || count(stack, "usage_unpriced") < unknown) && System.nanoTime() < deadline) {
+      // while waiting, all rows minus the warm-up's: ClickHouse answers that from its parts' metadata
+      while ((stack.count("usage_costs") - warmup < priced || count(stack, "usage_unpriced") < unknown)
+          && System.nanoTime() < deadline) {
         if (System.nanoTime() > nextReport) {
           System.out.printf("  %5.1f s: processor has costed %,d; ClickHouse holds %,d%n", (System.nanoTime() - t0) / 1e9,
-              stack.processorMetric("tokenledger_events_costed_total") - warmup, count(stack, "usage_costs"));
+              stack.processorMetric("tokenledger_events_costed_total") - warmup, stack.count("usage_costs") - warmup);
           nextReport = System.nanoTime() + 2_000_000_000L;
         }
         Thread.sleep(100);
@@ -224,6 +278,10 @@ public final class HarnessMain {
       System.out.printf("end to end: %,.0f events/s (first emit to last row visible in ClickHouse); drain after the last "
           + "emit %.1f s%n", priced / ((visible - t0) / 1e9), (visible - emitted) / 1e9);
       pipelineRate = priced / ((visible - t0) / 1e9);
+      if (chaos == null) {
+        System.out.println(cpuPerEvent(pids, cpuAtStart, cpuNanos(pids), priced, (visible - t0) / 1e9)
+            + String.format("; JIT compilers %.1f µs of it", (compilerNanos(pids) - compilersAtStart) / 1e3 / priced));
+      }
       System.out.println("steady: " + probes.steadyRate());
       probes.awaitAll(5_000);
       System.out.println("emit to visible in ClickHouse: " + probes.summary());
@@ -241,8 +299,8 @@ public final class HarnessMain {
           + MEASURED)
           .get(0).get(0)), hugeMetadata);
       if (chaos == null) {
-        failures += check("retries dropped as duplicates", stack.processorMetric("tokenledger_events_duplicates_total"),
-            retried);
+        failures += check("retries dropped as duplicates", stack.processorMetric("tokenledger_events_duplicates_total")
+            - warm.retried(), retried);
       } else {
         System.out.println("  (duplicates counter not checked: counters start again with each processor; the exactly-once "
             + "checks above cover retries)");
@@ -336,24 +394,22 @@ public final class HarnessMain {
     }
   }
 
+  /** What the warm-up sent: its priced calls (each a row in usage_costs) and its retries. */
+  record Warmup(int priced, int retried) {}
+
   /**
-   * Sends {@code calls} priced calls of warm-up orgs and waits until ClickHouse holds them all: what follows
-   * measures a pipeline that has been running, not one whose JVMs are still compiling.
+   * Sends calls of the warm-up's orgs, drawn from the same mix as the measured ones (retries, unpriced models,
+   * late calls and huge metadata included) so that every path is compiled before anything is measured, in
+   * rounds, each waited for until ClickHouse holds it, until the JIT compilers have settled (see
+   * {@link #WARMUP_ROUND_CALLS}): what follows measures a pipeline that has been running, not one whose JVMs
+   * are still compiling. At a paced RATE the warm-up runs at that rate too.
    */
-  private static int warmUp(LocalStack stack, UsageTracker tracker, int calls, Instant now, List<JsonNode> models)
+
+  private static Warmup warmUp(LocalStack stack, UsageTracker tracker, Map<String, Long> pids, int rate, Load load)
       throws Exception {
     long t0 = System.nanoTime();
-    // every model with a price now, long contexts and batch calls included, so that what follows runs warm code
-    List<JsonNode> priced = models.stream().filter(m -> expectedCost(m, now, 1, 0, 0, 0, 1, 0, false) != null).toList();
-    for (int i = 0; i < calls; i++) {
-      JsonNode m = priced.get(i % priced.size());
-      tracker.track(Usage.builder().eventId("warmup-" + now.toEpochMilli() + "-" + i).eventTime(now)
-          .orgId(WARMUP_ORG + (i % 50)).userId("u" + (i % 7)).provider(m.path("provider").asText())
-          .model(m.path("model").asText()).inputTokens(i % 50 == 0 ? 250_000 : 1_000 + i % 500)
-          .cachedInputTokens(i % 3 == 0 ? 512 : 0).cacheWrite5mTokens(i % 8 == 0 ? 256 : 0).outputTokens(200)
-          .reasoningTokens(i % 4 == 0 ? 300 : 0).batch(i % 20 == 0).endpoint("/warmup").requestType("chat").build());
-    }
-    // and a few poison records of each kind, so that error paths (the registry's answer to an unknown id
+    Instant now = load.now;
+    // a few poison records of each kind, so that error paths (the registry's answer to an unknown id
     // among them) have run once before anything is measured
     byte[] valid = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
         UsageEvent.newBuilder().setEventId("warmup-poison").setEventTime(now).setOrgId(WARMUP_ORG + "0").setUserId("u0")
@@ -365,17 +421,121 @@ public final class HarnessMain {
         raw.send(new ProducerRecord<>(stack.topics.usageEvents().name(), WARMUP_ORG + k, poison(k, r, valid)));
       }
     }
-    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-    String sql = "SELECT count() FROM tokenledger.usage_costs WHERE NOT (" + MEASURED + ")";
-    while (Long.parseLong(stack.db.query(sql).get(0).get(0)) < calls) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the warm-up calls did not all reach ClickHouse within 3 minutes");
+    int sent = 0;
+    int priced = 0;
+    int retried = 0;
+    Random r = new Random(1); // which calls are retried
+    double compilerShare;
+    do {
+      long compilers = compilerNanos(pids);
+      long all = cpuNanos(pids).values().stream().mapToLong(Long::longValue).sum();
+      long roundStart = System.nanoTime();
+      for (int end = sent + WARMUP_ROUND_CALLS; sent < end; sent++) {
+        int i = sent;
+        if (rate > 0) {
+          pace(roundStart, i % WARMUP_ROUND_CALLS, rate); // at the measured rate: the code paths it will run
+        }
+        Call c = load.next(i);
+        tracker.track(c.usage());
+        if (r.nextInt(100) == 0) {
+          tracker.track(c.usage()); // a retry: the duplicate path warms up too
+          retried++;
+        }
+        priced += c.cost() == null ? 0 : 1;
       }
-      Thread.sleep(200);
+      long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+      while (stack.count("usage_costs") < priced) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the warm-up calls did not all reach ClickHouse within 3 minutes");
+        }
+        Thread.sleep(100);
+      }
+      long used = cpuNanos(pids).values().stream().mapToLong(Long::longValue).sum() - all;
+      compilerShare = used <= 0 ? 0 : (double) (compilerNanos(pids) - compilers) / used;
+    } while (compilerShare > WARM_COMPILER_SHARE && System.nanoTime() - t0 < WARMUP_MAX.toNanos());
+    System.out.printf("warm-up: %,d calls of other orgs through the pipeline in %.1f s; JIT compiling took %.0f %% of "
+        + "the last round's CPU (left out of every figure and check)%n", sent, (System.nanoTime() - t0) / 1e9,
+        compilerShare * 100);
+    return new Warmup(priced, retried);
+  }
+
+  /** Waits until the {@code i}-th call from {@code start} is due at {@code rate} calls per second. */
+  private static void pace(long start, long i, int rate) {
+    long wait = start + i * 1_000_000_000L / rate - System.nanoTime();
+    if (wait > 100_000) {
+      LockSupport.parkNanos(wait);
     }
-    System.out.printf("warm-up: %,d calls of other orgs through the pipeline in %.1f s (left out of every figure and check)%n",
-        calls, (System.nanoTime() - t0) / 1e9);
-    return calls;
+  }
+
+  /**
+   * CPU time the JIT compiler threads of these JVMs have used, in nanoseconds, read from Linux's per-thread
+   * accounting; 0 where that cannot be read (the warm-up then stops after one round).
+   */
+  private static long compilerNanos(Map<String, Long> pids) {
+    long ticks = 0;
+    for (long pid : pids.values()) {
+      try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+        for (Path task : (Iterable<Path>) tasks::iterator) {
+          try {
+            String stat = Files.readString(task.resolve("stat"));
+            String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            if (name.contains("CompilerThre")) {
+              String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+              ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            }
+          } catch (IOException | RuntimeException e) {
+            // the thread ended meanwhile
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        return 0;
+      }
+    }
+    return ticks * 10_000_000L; // clock ticks of 1/100 s, as on every Linux this runs on
+  }
+
+  /** Each process of the pipeline, and the load generator (this JVM), by name. */
+  private static Map<String, Long> processes(LocalStack stack) {
+    Map<String, Long> pids = new java.util.LinkedHashMap<>();
+    pids.put("broker", stack.kafka.process().pid());
+    pids.put("processor", stack.processor.process.pid());
+    pids.put("sink", stack.sink.process.pid());
+    pids.put("ClickHouse", stack.clickhouse.process().pid());
+    pids.put("schema registry", stack.registry.process().pid());
+    pids.put("load generator", ProcessHandle.current().pid());
+    return pids;
+  }
+
+  /** CPU time (user + system) each process has used so far, in nanoseconds; -1 when unreadable. */
+  private static Map<String, Long> cpuNanos(Map<String, Long> pids) {
+    Map<String, Long> cpu = new java.util.LinkedHashMap<>();
+    pids.forEach((name, pid) -> cpu.put(name, ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration())
+        .map(Duration::toNanos).orElse(-1L)));
+    return cpu;
+  }
+
+  /**
+   * CPU each process spent per measured event between two readings, their sum, and the rate this machine's
+   * cores could carry at that cost: what sets the ceiling when every part shares the same cores.
+   */
+  static String cpuPerEvent(Map<String, Long> pids, Map<String, Long> before, Map<String, Long> after, long events,
+      double seconds) {
+    StringBuilder line = new StringBuilder("CPU per event while measured:");
+    double total = 0;
+    for (String name : pids.keySet()) {
+      long a = after.get(name);
+      long b = before.get(name);
+      if (a < 0 || b < 0) {
+        return "CPU per event while measured: not readable here";
+      }
+      double us = (a - b) / 1e3 / events;
+      total += us;
+      line.append(String.format(" %s %.1f µs,", name, us));
+    }
+    int cores = Runtime.getRuntime().availableProcessors();
+    line.append(String.format(" total %.1f µs (%.0f %% of %d cores busy; at this cost the cores carry at most %,.0f "
+        + "events/s)", total, total * events / seconds / 1e4 / cores, cores, cores * 1e6 / total));
+    return line.toString();
   }
 
   /** Rows of {@code table} for the measured calls. */

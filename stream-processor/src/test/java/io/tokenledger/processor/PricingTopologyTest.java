@@ -17,6 +17,7 @@ import io.tokenledger.schemas.PlainAvroSerdes;
 import io.tokenledger.schemas.SerdeFactory;
 import io.tokenledger.schemas.Topics;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +33,7 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class PricingTopologyTest {
 
@@ -40,6 +42,8 @@ class PricingTopologyTest {
   final SerdeFactory serdes = new PlainAvroSerdes();
   final Topics topics = Topics.defaults();
   SimpleMeterRegistry registry;
+  @TempDir
+  Path stateDir;
   TopologyTestDriver driver;
   TestInputTopic<String, ModelPricing> prices;
   TestInputTopic<String, byte[]> events;
@@ -54,6 +58,8 @@ class PricingTopologyTest {
     TokenLedgerTopology.build(builder, TopologySettings.defaults(topics), serdes, new PipelineMetrics(registry));
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "pricing-test");
+    // its own state directory: two builds on one machine must not share (and lock) the default one
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
     driver = new TopologyTestDriver(builder.build(props), props, NOW);

@@ -19,6 +19,7 @@ import io.tokenledger.avro.UsageEvent;
 import io.tokenledger.schemas.PlainAvroSerdes;
 import io.tokenledger.schemas.SerdeFactory;
 import io.tokenledger.schemas.Topics;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -37,6 +38,7 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Quota spend, breaches and status. The model "acme/flat" costs exactly $1 per million input tokens. */
 class QuotaTopologyTest {
@@ -47,6 +49,8 @@ class QuotaTopologyTest {
   final Topics topics = Topics.defaults();
   final AtomicInteger ids = new AtomicInteger();
   SimpleMeterRegistry registry;
+  @TempDir
+  Path stateDir;
   TopologyTestDriver driver;
   TestInputTopic<String, QuotaPolicy> policies;
   TestInputTopic<String, byte[]> events;
@@ -60,6 +64,8 @@ class QuotaTopologyTest {
     TokenLedgerTopology.build(builder, TopologySettings.defaults(topics), serdes, new PipelineMetrics(registry));
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "quota-test");
+    // its own state directory: two builds on one machine must not share (and lock) the default one
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
     driver = new TopologyTestDriver(builder.build(props), props, START);

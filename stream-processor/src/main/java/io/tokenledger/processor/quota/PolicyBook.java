@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
@@ -15,7 +16,9 @@ import java.util.function.Consumer;
 public final class PolicyBook {
 
   private final Map<String, QuotaPolicy> byId = new HashMap<>();
-  private volatile Map<String, List<QuotaPolicy>> byOrg = Map.of();
+  /** Policy ids per org, kept with {@link #byId} under the lock; {@link #byOrg} is its read-only view. */
+  private final Map<String, Map<String, QuotaPolicy>> idsByOrg = new HashMap<>();
+  private final Map<String, List<QuotaPolicy>> byOrg = new ConcurrentHashMap<>();
   private final List<String> changedIds = new ArrayList<>();
   private volatile long generation;
   private boolean loaded;
@@ -26,29 +29,40 @@ public final class PolicyBook {
       return;
     }
     loaded = true;
-    all.accept(p -> byId.put(p.getPolicyId(), p));
-    reindex();
+    all.accept(p -> apply(p.getPolicyId(), p));
   }
 
   public synchronized void put(String policyId, QuotaPolicy policy) {
     loaded = true;
-    if (policy == null) {
-      byId.remove(policyId);
-    } else {
-      byId.put(policyId, policy);
-    }
+    apply(policyId, policy);
     changedIds.add(policyId);
     generation = changedIds.size();
-    reindex();
   }
 
-  private void reindex() {
-    Map<String, List<QuotaPolicy>> idx = new HashMap<>();
-    for (QuotaPolicy p : byId.values()) {
-      idx.computeIfAbsent(p.getOrgId(), k -> new ArrayList<>()).add(p);
+  /**
+   * Sets or removes one policy and re-lists only the orgs it leaves and joins: a global thread loading
+   * thousands of policies at start does work in proportion to them, not to their square.
+   */
+  private void apply(String policyId, QuotaPolicy policy) {
+    QuotaPolicy old = policy == null ? byId.remove(policyId) : byId.put(policyId, policy);
+    if (old != null) {
+      idsByOrg.get(old.getOrgId()).remove(policyId);
+      relist(old.getOrgId());
     }
-    idx.replaceAll((k, v) -> List.copyOf(v));
-    byOrg = Map.copyOf(idx);
+    if (policy != null) {
+      idsByOrg.computeIfAbsent(policy.getOrgId(), k -> new HashMap<>()).put(policyId, policy);
+      relist(policy.getOrgId());
+    }
+  }
+
+  private void relist(String orgId) {
+    Map<String, QuotaPolicy> ids = idsByOrg.get(orgId);
+    if (ids == null || ids.isEmpty()) {
+      idsByOrg.remove(orgId);
+      byOrg.remove(orgId);
+    } else {
+      byOrg.put(orgId, List.copyOf(ids.values()));
+    }
   }
 
   /** The policies of one org; an empty list for most orgs. Lock-free. */
@@ -69,7 +83,7 @@ public final class PolicyBook {
     return since >= changedIds.size() ? List.of() : List.copyOf(changedIds.subList((int) since, changedIds.size()));
   }
 
-  /** Orgs that have at least one policy. */
+  /** Orgs that have at least one policy (a live view: copy it to iterate while policies change). */
   public java.util.Set<String> orgs() {
     return byOrg.keySet();
   }

@@ -41,17 +41,24 @@ public final class PolicyBook {
 
   /**
    * Sets or removes one policy and re-lists only the orgs it leaves and joins: a global thread loading
-   * thousands of policies at start does work in proportion to them, not to their square.
+   * thousands of policies at start does work in proportion to them, not to their square. The org it joins
+   * is re-listed first and a policy replaced within its org is never taken out, so a reader never sees an
+   * org without a policy it keeps.
    */
   private void apply(String policyId, QuotaPolicy policy) {
     QuotaPolicy old = policy == null ? byId.remove(policyId) : byId.put(policyId, policy);
-    if (old != null) {
-      idsByOrg.get(old.getOrgId()).remove(policyId);
-      relist(old.getOrgId());
+    String from = old == null ? null : old.getOrgId();
+    String to = policy == null ? null : policy.getOrgId();
+    boolean leaves = from != null && !from.equals(to);
+    if (leaves) {
+      idsByOrg.get(from).remove(policyId);
     }
-    if (policy != null) {
-      idsByOrg.computeIfAbsent(policy.getOrgId(), k -> new HashMap<>()).put(policyId, policy);
-      relist(policy.getOrgId());
+    if (to != null) {
+      idsByOrg.computeIfAbsent(to, k -> new HashMap<>()).put(policyId, policy);
+      relist(to);
+    }
+    if (leaves) {
+      relist(from);
     }
   }
 

@@ -9,6 +9,8 @@ import io.tokenledger.avro.QuotaWindow;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class PolicyBookTest {
@@ -43,6 +45,28 @@ class PolicyBookTest {
     assertThat(book.get("p2")).isNull();
     assertThat(book.generation()).isEqualTo(7);
     assertThat(book.changedSince(5)).containsExactly("p2", "p9");
+  }
+
+  @Test
+  void neverShowsAnOrgWithoutAPolicyWhileThatPolicyIsReplaced() throws Exception {
+    PolicyBook book = new PolicyBook();
+    book.put("only", policy("only", "acme", "1"));
+    AtomicBoolean writing = new AtomicBoolean(true);
+    AtomicInteger emptyReads = new AtomicInteger();
+    Thread reader = new Thread(() -> {
+      while (writing.get()) {
+        if (book.forOrg("acme").isEmpty()) {
+          emptyReads.incrementAndGet();
+        }
+      }
+    });
+    reader.start();
+    for (int i = 0; i < 200_000; i++) {
+      book.put("only", policy("only", "acme", Integer.toString(1 + i % 7))); // a limit change
+    }
+    writing.set(false);
+    reader.join();
+    assertThat(emptyReads).as("reads that found acme without its policy").hasValue(0);
   }
 
   @Test

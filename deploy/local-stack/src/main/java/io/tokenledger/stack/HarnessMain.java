@@ -56,7 +56,7 @@ public final class HarnessMain {
   /**
    * Calls sent first, in rounds, to bring every JVM to full speed; their orgs are left out of every check and
    * figure. Rounds go on until the JIT compilers of the pipeline's JVMs take under {@link #WARM_COMPILER_SHARE}
-   * of the CPU a round uses, for at most {@link #WARMUP_MAX}: a short warm-up left the compilers busy for the
+   * of the CPU a round uses; no call is sent after {@link #WARMUP_MAX}: a short warm-up left the compilers busy for the
    * first half minute of the measured window, on cores the pipeline needed.
    */
   private static final int WARMUP_ROUND_CALLS = 50_000;
@@ -264,12 +264,12 @@ public final class HarnessMain {
       }
       long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
       long nextReport = 0;
-      // while waiting, all rows minus the warm-up's: ClickHouse answers that from its parts' metadata
-      while ((stack.count("usage_costs") - warmup < priced || count(stack, "usage_unpriced") < unknown)
+      // while waiting, all rows less the warm-up's, from part metadata (the checks below filter by org)
+      while ((stack.activeRows("usage_costs") - warmup < priced || count(stack, "usage_unpriced") < unknown)
           && System.nanoTime() < deadline) {
         if (System.nanoTime() > nextReport) {
           System.out.printf("  %5.1f s: processor has costed %,d; ClickHouse holds %,d%n", (System.nanoTime() - t0) / 1e9,
-              stack.processorMetric("tokenledger_events_costed_total") - warmup, stack.count("usage_costs") - warmup);
+              stack.processorMetric("tokenledger_events_costed_total") - warmup, stack.activeRows("usage_costs") - warmup);
           nextReport = System.nanoTime() + 2_000_000_000L;
         }
         Thread.sleep(100);
@@ -430,7 +430,7 @@ public final class HarnessMain {
       long compilers = compilerNanos(pids);
       long all = cpuNanos(pids).values().stream().mapToLong(Long::longValue).sum();
       long roundStart = System.nanoTime();
-      for (int end = sent + WARMUP_ROUND_CALLS; sent < end; sent++) {
+      for (int end = sent + WARMUP_ROUND_CALLS; sent < end && System.nanoTime() - t0 < WARMUP_MAX.toNanos(); sent++) {
         int i = sent;
         if (rate > 0) {
           pace(roundStart, i % WARMUP_ROUND_CALLS, rate); // at the measured rate: the code paths it will run
@@ -444,7 +444,7 @@ public final class HarnessMain {
         priced += c.cost() == null ? 0 : 1;
       }
       long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-      while (stack.count("usage_costs") < priced) {
+      while (stack.activeRows("usage_costs") < priced) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException("the warm-up calls did not all reach ClickHouse within 3 minutes");
         }

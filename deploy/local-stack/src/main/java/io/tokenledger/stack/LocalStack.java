@@ -148,6 +148,23 @@ final class LocalStack implements AutoCloseable {
     return kafka.bootstrapServers();
   }
 
+  /**
+   * SQL for the rows in {@code table}'s active parts: read from part metadata, so as cheap on a large table as
+   * on an empty one (ClickHouse 18.16 answers {@code count()} by reading a column of every row).
+   */
+  static String activeRowsSql(String table) {
+    return "SELECT sum(rows) FROM system.parts WHERE database = 'tokenledger' AND table = '" + table + "' AND active";
+  }
+
+  /** The rows in {@code table}, from part metadata; -1 if ClickHouse does not answer. */
+  long activeRows(String table) {
+    try {
+      return Long.parseLong(db.query(activeRowsSql(table)).get(0).get(0));
+    } catch (RuntimeException e) {
+      return -1;
+    }
+  }
+
   long count(String table) {
     try {
       return Long.parseLong(db.query("SELECT count() FROM tokenledger." + table).get(0).get(0));

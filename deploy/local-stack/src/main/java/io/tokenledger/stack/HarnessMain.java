@@ -337,15 +337,20 @@ public final class HarnessMain {
       failures += check("quota breaches", count(stack, "quota_breaches"), breaches);
       failures += check("distinct breaches", Long.parseLong(stack.db.query(
           "SELECT uniqExact(breach_id) FROM tokenledger.quota_breaches WHERE " + MEASURED).get(0).get(0)), breaches);
-      System.out.println("peak memory (VmHWM): broker " + peak(stack.kafka.process().pid()) + ", processor "
-          + peak(stack.processor.process.pid()) + ", sink " + peak(stack.sink.process.pid()) + ", schema registry "
-          + peak(stack.registry.process().pid()) + ", ClickHouse " + peak(stack.clickhouse.process().pid())
-          + ", load generator " + peak(ProcessHandle.current().pid()) + (chaos == null ? "" : " (processor, sink, broker "
-          + "and ClickHouse since their last restart)"));
-      System.out.println("CPU time used since start (user + system): broker " + cpu(stack.kafka.process().pid())
-          + ", processor " + cpu(stack.processor.process.pid()) + ", sink " + cpu(stack.sink.process.pid())
-          + ", schema registry " + cpu(stack.registry.process().pid()) + ", ClickHouse " + cpu(stack.clickhouse.process().pid())
-          + ", load generator " + cpu(ProcessHandle.current().pid()));
+      Map<String, Long> last = processes(stack); // after the faults' restarts: the processes running now
+      Map<String, Long> cpuNow = cpuNanos(last);
+      StringBuilder memory = new StringBuilder("peak memory (VmHWM):");
+      StringBuilder cpu = new StringBuilder("CPU time used since start (user + system):");
+      for (var p : last.entrySet()) {
+        memory.append(memory.charAt(memory.length() - 1) == ':' ? " " : ", ").append(p.getKey()).append(' ')
+            .append(peak(p.getValue()));
+        long ns = cpuNow.get(p.getKey());
+        cpu.append(cpu.charAt(cpu.length() - 1) == ':' ? " " : ", ").append(p.getKey()).append(' ')
+            .append(ns < 0 ? "?" : String.format("%.1f s", ns / 1e9));
+      }
+      System.out.println(memory + (chaos == null ? "" : " (processor, sink, broker and ClickHouse since their last "
+          + "restart)"));
+      System.out.println(cpu);
       if (chaos != null) {
         System.out.println("faults: " + chaos.summary());
       }
@@ -551,11 +556,6 @@ public final class HarnessMain {
     boolean ok = actual == expected;
     System.out.printf("  %s %s: %,d (expected %,d)%n", ok ? "ok  " : "FAIL", what, actual, expected);
     return ok ? 0 : 1;
-  }
-
-  private static String cpu(long pid) {
-    return ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration())
-        .map(d -> String.format("%.1f s", d.toMillis() / 1000.0)).orElse("?");
   }
 
   private static String peak(long pid) {

@@ -2,19 +2,26 @@ package io.tokenledger.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokenledger.avro.CostedUsage;
 import io.tokenledger.avro.UsageEvent;
 import io.tokenledger.infra.Infra;
 import io.tokenledger.infra.InfraExtension;
+import java.io.ByteArrayOutputStream;
+import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.avro.Schema;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -102,5 +109,57 @@ class RegistrySerdesIT {
         HttpRequest.newBuilder(URI.create(infra.registryUrl() + "/apis/ccompat/v7/subjects")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(subjects.body()).contains(topic + "-value");
+  }
+
+  @Test
+  void shouldWriteARecordJustReadAsTheBytesItWasReadFromAndAnythingElseAsAvroEncodesIt(Infra infra) throws Exception {
+    RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
+    Topics topics = Topics.withPrefix(InfraExtension.uniqueName("reuse") + ".");
+    int eventId = serdes.client().register(topics.usageEvents().name() + "-value", UsageEvent.getClassSchema());
+    Serde<UsageEvent> events = serdes.value(UsageEvent.class);
+    Serde<CostedUsage> costedSerde = serdes.value(CostedUsage.class);
+    UsageEvent sent = UsageEvent.newBuilder(PlainAvroSerdesTest.event())
+        .setMetadata(Map.of("course", "bio-101", "tenant", "t-7", "trace", "a1b2")).build();
+
+    // another writer's bytes for the same event: valid Avro with its map in sized blocks, which Avro's own
+    // encoder never writes; so whether the written record holds them shows which path wrote it
+    ByteArrayOutputStream other = new ByteArrayOutputStream();
+    other.write(new byte[] {0, (byte) (eventId >>> 24), (byte) (eventId >>> 16), (byte) (eventId >>> 8), (byte) eventId});
+    BinaryEncoder blocking = EncoderFactory.get().blockingBinaryEncoder(other, null);
+    new SpecificDatumWriter<UsageEvent>(UsageEvent.getClassSchema()).write(sent, blocking);
+    blocking.flush();
+    byte[] otherBytes = other.toByteArray();
+    byte[] canonical = events.serializer().serialize(topics.usageEvents().name(), sent);
+    assertThat(otherBytes).isNotEqualTo(canonical);
+
+    UsageEvent read = events.deserializer().deserialize(topics.usageEvents().name(), otherBytes);
+    assertThat(read).isEqualTo(sent);
+    byte[] reused = costedSerde.serializer().serialize(topics.usageCosted().name(), costed(read));
+    byte[] body = java.util.Arrays.copyOfRange(otherBytes, 5, otherBytes.length);
+    assertThat(java.util.Arrays.copyOfRange(reused, 5, 5 + body.length)).as("the event's bytes, as read").isEqualTo(body);
+
+    // the same values in another object (a rebuilt event) are encoded by Avro, without sized blocks
+    byte[] encoded = costedSerde.serializer().serialize(topics.usageCosted().name(),
+        costed(UsageEvent.newBuilder(read).build()));
+    assertThat(java.util.Arrays.copyOfRange(encoded, 5, 5 + body.length)).isNotEqualTo(body);
+    // and either way the reader gets the same record
+    CostedUsage a = costedSerde.deserializer().deserialize(topics.usageCosted().name(), reused);
+    CostedUsage b = costedSerde.deserializer().deserialize(topics.usageCosted().name(), encoded);
+    assertThat(a).isEqualTo(b).isEqualTo(costed(sent));
+
+    // after reading something else, the event read before is encoded again, not copied
+    events.deserializer().deserialize(topics.usageEvents().name(), canonical);
+    byte[] later = costedSerde.serializer().serialize(topics.usageCosted().name(), costed(read));
+    assertThat(java.util.Arrays.copyOfRange(later, 5, 5 + body.length)).isNotEqualTo(body);
+    assertThat(costedSerde.deserializer().deserialize(topics.usageCosted().name(), later)).isEqualTo(costed(sent));
+  }
+
+  private static CostedUsage costed(UsageEvent e) {
+    BigDecimal zero = BigDecimal.ZERO.setScale(12);
+    return CostedUsage.newBuilder().setEvent(e).setInputCost(new BigDecimal("0.003000000000"))
+        .setCachedInputCost(zero).setCacheWriteCost(zero).setOutputCost(new BigDecimal("0.004500000000"))
+        .setReasoningCost(zero).setRequestFee(zero).setTotalCost(new BigDecimal("0.007500000000"))
+        .setPricingKey("openai/gpt-4o").setPriceVersionId("v1").setPriceEffectiveFrom(Instant.parse("2026-01-01T00:00:00Z"))
+        .setPricedAt(Instant.parse("2026-11-24T10:15:31Z")).build();
   }
 }

@@ -51,7 +51,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class HarnessMain {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final BigDecimal MILLION = BigDecimal.valueOf(1_000_000);
   private static final int HUGE_METADATA_EVERY = 5_000;
   /**
    * Calls sent first, in rounds, to bring every JVM to full speed; their orgs are left out of every check and
@@ -223,7 +222,7 @@ public final class HarnessMain {
       // the calls generated above fill this JVM's heap: collect it now rather than in the measured window
       System.gc();
       Map<String, Long> cpuAtStart = cpuNanos(pids);
-      long compilersAtStart = compilerNanos(pids);
+      Map<String, Long> compilersAtStart = compilerNanosByProcess(pids);
       long t0 = System.nanoTime();
       probes.startClock(warmup);
       Faults chaos = faults ? Faults.start(stack, n) : null;
@@ -280,7 +279,7 @@ public final class HarnessMain {
       pipelineRate = priced / ((visible - t0) / 1e9);
       if (chaos == null) {
         System.out.println(cpuPerEvent(pids, cpuAtStart, cpuNanos(pids), priced, (visible - t0) / 1e9)
-            + String.format("; JIT compilers %.1f µs of it", (compilerNanos(pids) - compilersAtStart) / 1e3 / priced));
+            + "; JIT compilers " + jitPerEvent(compilersAtStart, compilerNanosByProcess(pids), priced) + " of it");
       }
       System.out.println("steady: " + probes.steadyRate());
       probes.awaitAll(5_000);
@@ -467,7 +466,7 @@ public final class HarnessMain {
   /** Waits until the {@code i}-th call from {@code start} is due at {@code rate} calls per second. */
   private static void pace(long start, long i, int rate) {
     long wait = start + i * 1_000_000_000L / rate - System.nanoTime();
-    if (wait > 100_000) {
+    if (wait > 1_000_000) { // sleeping at most once a millisecond: the load generator's own CPU stays small
       LockSupport.parkNanos(wait);
     }
   }
@@ -477,14 +476,20 @@ public final class HarnessMain {
    * accounting; 0 where that cannot be read (the warm-up then stops after one round).
    */
   private static long compilerNanos(Map<String, Long> pids) {
-    long ticks = 0;
-    for (long pid : pids.values()) {
+    return compilerNanosByProcess(pids).values().stream().mapToLong(Long::longValue).sum();
+  }
+
+  /** {@link #compilerNanos} of each process, by name (0 for a process without JIT compiler threads). */
+  private static Map<String, Long> compilerNanosByProcess(Map<String, Long> pids) {
+    Map<String, Long> byName = new java.util.LinkedHashMap<>();
+    pids.forEach((name, pid) -> {
+      long ticks = 0;
       try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
         for (Path task : (Iterable<Path>) tasks::iterator) {
           try {
             String stat = Files.readString(task.resolve("stat"));
-            String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-            if (name.contains("CompilerThre")) {
+            String thread = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            if (thread.contains("CompilerThre")) {
               String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
               ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
             }
@@ -493,10 +498,11 @@ public final class HarnessMain {
           }
         }
       } catch (IOException | RuntimeException e) {
-        return 0;
+        ticks = 0;
       }
-    }
-    return ticks * 10_000_000L; // clock ticks of 1/100 s, as on every Linux this runs on
+      byName.put(name, ticks * 10_000_000L); // clock ticks of 1/100 s, as on every Linux this runs on
+    });
+    return byName;
   }
 
   /** Each process of the pipeline, and the load generator (this JVM), by name. */
@@ -517,6 +523,20 @@ public final class HarnessMain {
     pids.forEach((name, pid) -> cpu.put(name, ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration())
         .map(Duration::toNanos).orElse(-1L)));
     return cpu;
+  }
+
+  /** JIT compiling per measured event: the sum, then each process that compiled at all. */
+  static String jitPerEvent(Map<String, Long> before, Map<String, Long> after, long events) {
+    StringBuilder each = new StringBuilder();
+    double total = 0;
+    for (String name : after.keySet()) {
+      double us = (after.get(name) - before.getOrDefault(name, 0L)) / 1e3 / events;
+      total += us;
+      if (us >= 0.05) {
+        each.append(each.length() == 0 ? "" : ", ").append(String.format("%s %.1f", name, us));
+      }
+    }
+    return String.format("%.1f µs", total) + (each.length() == 0 ? "" : " (" + each + ")");
   }
 
   /**
@@ -606,7 +626,7 @@ public final class HarnessMain {
   }
 
   private static BigDecimal part(long tokens, String perMillion, BigDecimal keep) {
-    return BigDecimal.valueOf(tokens).multiply(new BigDecimal(perMillion)).multiply(keep).divide(MILLION)
+    return BigDecimal.valueOf(tokens).multiply(new BigDecimal(perMillion)).multiply(keep).movePointLeft(6)
         .setScale(12, RoundingMode.HALF_EVEN);
   }
 }

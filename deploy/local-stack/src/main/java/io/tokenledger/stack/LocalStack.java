@@ -136,8 +136,6 @@ final class LocalStack implements AutoCloseable {
     sinkEnv.put("CLICKHOUSE_URL", ch.url());
     sinkEnv.put("TOKENLEDGER_SINK_HTTP_HOST", "127.0.0.1");
     sinkEnv.put("TOKENLEDGER_SINK_HTTP_PORT", Integer.toString(sinkPort));
-    // the stack's own defaults; a value set in the environment wins (the children inherit it)
-    sinkEnv.put("TOKENLEDGER_SINK_BATCH_INTERVAL", System.getenv().getOrDefault("TOKENLEDGER_SINK_BATCH_INTERVAL", "250ms"));
     Service sink = new Service("sink", SinkMain.class, sinkEnv, sinkPort, data);
     processor.awaitHealthy(Duration.ofSeconds(90));
     sink.awaitHealthy(Duration.ofSeconds(90));

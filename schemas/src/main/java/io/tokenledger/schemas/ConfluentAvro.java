@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
@@ -28,13 +29,14 @@ import org.apache.kafka.common.serialization.Serializer;
  * <p>Readers resolve the writer's schema (found by id) against this build's schema, so records written with
  * an older compatible schema read fine.
  *
- * <p>Writing a record that holds one this thread has just read (the processor reads a {@code UsageEvent} and
- * writes a {@code CostedUsage} holding it, in one call stack) copies the bytes it was read from instead of
- * encoding it again: Avro writes a record as its fields one after another, so those bytes are exactly what
- * encoding would give, provided the writer used this build's schema and the object is the very one read.
- * Both are checked (the schema by equality, once per schema id; the object by identity), and anything else is
- * encoded as usual. The generated classes have setters: code that changes a record it has read must build a
- * new one (as {@code UsageEvent.newBuilder(e)} does), or the old bytes would be written.
+ * <p>{@link #serializerCopyingReadRecords} writes a record that holds one this thread has just read (the
+ * processor reads a {@code UsageEvent} and writes a {@code CostedUsage} holding it, in one call stack) by
+ * copying the bytes it was read from instead of encoding it again: Avro writes a record as its fields one
+ * after another. It copies only when the object is the very one read (identity), its writer's schema has
+ * this build's parsing canonical form, and the bytes are canonical ({@link CanonicalAvro}: what encoding
+ * would give, or read alike by every reader); anything else is encoded as usual, and a read is copied at
+ * most once. Only for code that never changes a record it has read in place: the generated classes have
+ * setters, and a changed record would be written as it was read.
  */
 public final class ConfluentAvro {
 
@@ -51,14 +53,29 @@ public final class ConfluentAvro {
 
   private static final ThreadLocal<LastRead> LAST_READ = ThreadLocal.withInitial(LastRead::new);
 
-  /** A reader for one writer schema id, and whether that schema is the reader's own. */
+  /** A reader for one writer schema id, and whether that schema encodes as the reader's own does. */
   private record Reader<T>(SpecificDatumReader<T> reader, boolean sameSchema) {}
 
   private ConfluentAvro() {}
 
   public static <T extends SpecificRecord> Serializer<T> serializer(RegistryClient registry, Class<T> type) {
     Schema schema = SpecificData.get().getSchema(type);
-    SpecificDatumWriter<T> writer = new ReusingWriter<>(schema);
+    return serializer(registry, schema, new SpecificDatumWriter<>(schema), type);
+  }
+
+  /**
+   * A serializer that writes a record this thread has just read, held in the written one, as the bytes it
+   * was read from where that is safe (see the class comment). For code that never changes a record it has
+   * read in place.
+   */
+  public static <T extends SpecificRecord> Serializer<T> serializerCopyingReadRecords(RegistryClient registry,
+      Class<T> type) {
+    Schema schema = SpecificData.get().getSchema(type);
+    return serializer(registry, schema, new CopyingWriter<>(schema), type);
+  }
+
+  private static <T extends SpecificRecord> Serializer<T> serializer(RegistryClient registry, Schema schema,
+      SpecificDatumWriter<T> writer, Class<T> type) {
     Map<String, Integer> idByTopic = new ConcurrentHashMap<>();
     ThreadLocal<BinaryEncoder> encoders = new ThreadLocal<>();
     return (topic, value) -> {
@@ -91,6 +108,7 @@ public final class ConfluentAvro {
     return (topic, bytes) -> {
       LastRead last = LAST_READ.get();
       last.value = null;
+      last.bytes = null;
       if (bytes == null) {
         return null;
       }
@@ -101,7 +119,8 @@ public final class ConfluentAvro {
       int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
       Reader<T> reader = readers.computeIfAbsent(id, k -> {
         Schema writerSchema = registry.schema(k);
-        return new Reader<>(new SpecificDatumReader<>(writerSchema, readerSchema), writerSchema.equals(readerSchema));
+        return new Reader<>(new SpecificDatumReader<>(writerSchema, readerSchema),
+            SchemaNormalization.toParsingForm(writerSchema).equals(SchemaNormalization.toParsingForm(readerSchema)));
       });
       BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, 5, bytes.length - 5, decoders.get());
       decoders.set(decoder);
@@ -132,12 +151,12 @@ public final class ConfluentAvro {
    * Writes a record this thread has just read, found among the records of the written type's schema, as the
    * bytes it was read from (see the class comment).
    */
-  static final class ReusingWriter<T> extends SpecificDatumWriter<T> {
+  static final class CopyingWriter<T> extends SpecificDatumWriter<T> {
 
     /** Each record schema inside the written one that equals the generated class's own: that one. */
     private final Map<Schema, Schema> classSchemaOf = new IdentityHashMap<>();
 
-    ReusingWriter(Schema schema) {
+    CopyingWriter(Schema schema) {
       super(schema);
       collect(schema);
     }
@@ -164,8 +183,11 @@ public final class ConfluentAvro {
     protected void writeRecord(Schema schema, Object datum, Encoder out) throws IOException {
       LastRead last = LAST_READ.get();
       if (datum == last.value && last.schema != null && classSchemaOf.get(schema) == last.schema) {
-        out.writeFixed(last.bytes, last.offset, last.length);
-        return;
+        last.value = null; // copied at most once
+        if (CanonicalAvro.isCanonical(last.schema, last.bytes, last.offset, last.length)) {
+          out.writeFixed(last.bytes, last.offset, last.length);
+          return;
+        }
       }
       super.writeRecord(schema, datum, out);
     }

@@ -6,7 +6,6 @@ import io.tokenledger.avro.CostedUsage;
 import io.tokenledger.avro.UsageEvent;
 import io.tokenledger.infra.Infra;
 import io.tokenledger.infra.InfraExtension;
-import java.io.ByteArrayOutputStream;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,9 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.avro.Schema;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -112,46 +108,58 @@ class RegistrySerdesIT {
   }
 
   @Test
-  void shouldWriteARecordJustReadAsTheBytesItWasReadFromAndAnythingElseAsAvroEncodesIt(Infra infra) throws Exception {
+  void shouldCopyARecordJustReadOnlyWhenItsBytesAreCanonicalAndOnlyOnce(Infra infra) throws Exception {
     RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
-    Topics topics = Topics.withPrefix(InfraExtension.uniqueName("reuse") + ".");
-    int eventId = serdes.client().register(topics.usageEvents().name() + "-value", UsageEvent.getClassSchema());
+    Topics topics = Topics.withPrefix(InfraExtension.uniqueName("copy") + ".");
+    String in = topics.usageEvents().name();
+    String out = topics.usageCosted().name();
+    byte[] header = header(serdes.client().register(in + "-value", UsageEvent.getClassSchema()));
     Serde<UsageEvent> events = serdes.value(UsageEvent.class);
-    Serde<CostedUsage> costedSerde = serdes.value(CostedUsage.class);
-    UsageEvent sent = UsageEvent.newBuilder(PlainAvroSerdesTest.event())
-        .setMetadata(Map.of("course", "bio-101", "tenant", "t-7", "trace", "a1b2")).build();
+    Serde<CostedUsage> copying = serdes.valueCopyingReadRecords(CostedUsage.class);
+    Serde<CostedUsage> plain = serdes.value(CostedUsage.class);
 
-    // another writer's bytes for the same event: valid Avro with its map in sized blocks, which Avro's own
-    // encoder never writes; so whether the written record holds them shows which path wrote it
-    ByteArrayOutputStream other = new ByteArrayOutputStream();
-    other.write(new byte[] {0, (byte) (eventId >>> 24), (byte) (eventId >>> 16), (byte) (eventId >>> 8), (byte) eventId});
-    BinaryEncoder blocking = EncoderFactory.get().blockingBinaryEncoder(other, null);
-    new SpecificDatumWriter<UsageEvent>(UsageEvent.getClassSchema()).write(sent, blocking);
-    blocking.flush();
-    byte[] otherBytes = other.toByteArray();
-    byte[] canonical = events.serializer().serialize(topics.usageEvents().name(), sent);
-    assertThat(otherBytes).isNotEqualTo(canonical);
+    // metadata in two blocks of one entry: canonical (every reader reads it alike), yet not what Avro's
+    // writer gives (one block of two), so the bytes written show whether they were copied
+    byte[] twoBlocks = CanonicalAvroTest.withMetadata(CanonicalAvroTest.bytes(1, "a", "1", 1, "b", "2", 0));
+    UsageEvent read = events.deserializer().deserialize(in, concat(header, twoBlocks));
+    assertThat(read.getMetadata()).containsOnly(Map.entry("a", "1"), Map.entry("b", "2"));
+    byte[] copied = copying.serializer().serialize(out, costed(read));
+    assertThat(body(copied, twoBlocks.length)).as("copied as read").isEqualTo(twoBlocks);
+    assertThat(copying.deserializer().deserialize(out, copied)).isEqualTo(costed(read));
+    // once: the same object written again is encoded
+    assertThat(body(copying.serializer().serialize(out, costed(read)), twoBlocks.length)).isNotEqualTo(twoBlocks);
+    // the plain serde never copies
+    read = events.deserializer().deserialize(in, concat(header, twoBlocks));
+    assertThat(body(plain.serializer().serialize(out, costed(read)), twoBlocks.length)).isNotEqualTo(twoBlocks);
+    // another object with the same values is encoded
+    read = events.deserializer().deserialize(in, concat(header, twoBlocks));
+    assertThat(body(copying.serializer().serialize(out, costed(UsageEvent.newBuilder(read).build())),
+        twoBlocks.length)).isNotEqualTo(twoBlocks);
+    // so is the event read before something else
+    UsageEvent earlier = events.deserializer().deserialize(in, concat(header, twoBlocks));
+    events.deserializer().deserialize(in, events.serializer().serialize(in, PlainAvroSerdesTest.event()));
+    assertThat(body(copying.serializer().serialize(out, costed(earlier)), twoBlocks.length)).isNotEqualTo(twoBlocks);
 
-    UsageEvent read = events.deserializer().deserialize(topics.usageEvents().name(), otherBytes);
-    assertThat(read).isEqualTo(sent);
-    byte[] reused = costedSerde.serializer().serialize(topics.usageCosted().name(), costed(read));
-    byte[] body = java.util.Arrays.copyOfRange(otherBytes, 5, otherBytes.length);
-    assertThat(java.util.Arrays.copyOfRange(reused, 5, 5 + body.length)).as("the event's bytes, as read").isEqualTo(body);
+    // a key twice: Java keeps the last value; the bytes are not copied, the record is encoded as read
+    byte[] twice = CanonicalAvroTest.withMetadata(CanonicalAvroTest.bytes(2, "a", "1", "a", "2", 0));
+    read = events.deserializer().deserialize(in, concat(header, twice));
+    byte[] encoded = copying.serializer().serialize(out, costed(read));
+    assertThat(body(encoded, twice.length)).isNotEqualTo(twice);
+    assertThat(copying.deserializer().deserialize(out, encoded).getEvent().getMetadata()).containsOnly(Map.entry("a", "2"));
+  }
 
-    // the same values in another object (a rebuilt event) are encoded by Avro, without sized blocks
-    byte[] encoded = costedSerde.serializer().serialize(topics.usageCosted().name(),
-        costed(UsageEvent.newBuilder(read).build()));
-    assertThat(java.util.Arrays.copyOfRange(encoded, 5, 5 + body.length)).isNotEqualTo(body);
-    // and either way the reader gets the same record
-    CostedUsage a = costedSerde.deserializer().deserialize(topics.usageCosted().name(), reused);
-    CostedUsage b = costedSerde.deserializer().deserialize(topics.usageCosted().name(), encoded);
-    assertThat(a).isEqualTo(b).isEqualTo(costed(sent));
+  private static byte[] header(int schemaId) {
+    return new byte[] {0, (byte) (schemaId >>> 24), (byte) (schemaId >>> 16), (byte) (schemaId >>> 8), (byte) schemaId};
+  }
 
-    // after reading something else, the event read before is encoded again, not copied
-    events.deserializer().deserialize(topics.usageEvents().name(), canonical);
-    byte[] later = costedSerde.serializer().serialize(topics.usageCosted().name(), costed(read));
-    assertThat(java.util.Arrays.copyOfRange(later, 5, 5 + body.length)).isNotEqualTo(body);
-    assertThat(costedSerde.deserializer().deserialize(topics.usageCosted().name(), later)).isEqualTo(costed(sent));
+  private static byte[] body(byte[] record, int length) {
+    return java.util.Arrays.copyOfRange(record, 5, Math.min(record.length, 5 + length));
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
   }
 
   private static CostedUsage costed(UsageEvent e) {

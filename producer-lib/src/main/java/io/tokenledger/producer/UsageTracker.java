@@ -77,8 +77,8 @@ public final class UsageTracker implements AutoCloseable {
   // Small batches keep the buffer lock short: a caller never waits long behind the sender.
   private static final int DRAIN_BATCH = 64;
   // While recently busy the sender polls the buffer every 1 to 4 ms instead of being woken per event: a
-  // steady stream then costs a few hundred wake-ups a second, not one per event, and an event waits at most
-  // a few ms here (the Kafka producer lingers 10 ms anyway).
+  // steady stream then costs at most about a thousand wake-ups a second, however many events it carries,
+  // and an event waits at most a few ms here (the Kafka producer lingers 10 ms anyway).
   private static final int SPIN_ROUNDS = 10;
   private static final long SPIN_PARK_NANOS = 1_000_000;
   private static final int SPIN_PARK_MAX_SHIFT = 2;

@@ -62,6 +62,11 @@ public final class HarnessMain {
   private static final Duration WARMUP_MAX = Duration.ofSeconds(90);
   private static final double WARM_COMPILER_SHARE = 0.05;
   private static final String WARMUP_ORG = "warmup-";
+  /** One poison record per this many calls: the measured share (n / 500 of n calls). */
+  private static final int WARMUP_POISON_EVERY = 500;
+  /** Where the made-up schema ids of each phase's poison records start. */
+  private static final int MEASURED_UNKNOWN_IDS = 900_000_000;
+  private static final int WARMUP_UNKNOWN_IDS = 800_000_000;
   static final String MEASURED = "org_id NOT LIKE '" + WARMUP_ORG + "%'";
 
   private HarnessMain() {}
@@ -210,13 +215,19 @@ public final class HarnessMain {
     int failures;
     double pipelineRate;
     try (LocalStack stack = LocalStack.start(data, catalogFile, policies);
-        Probes probes = new Probes(stack.clickhouse.url(), priced)) {
+        Probes probes = new Probes(stack.clickhouse.url(), priced);
+        // poison records go out through one raw producer, in the warm-up and in the measured calls alike
+        KafkaProducer<String, byte[]> raw = new KafkaProducer<>(Map.of("bootstrap.servers", stack.bootstrap()),
+            new StringSerializer(), new ByteArraySerializer())) {
       // one tracker for the warm-up and the measured calls: what is measured starts with a producer in use
       UsageTracker tracker = UsageTracker.builder().bootstrapServers(stack.bootstrap()).registryUrl(stack.registry.url())
           .serviceName("harness").bufferCapacity(50_000)
           .overflowPolicy(io.tokenledger.producer.OverflowPolicy.BLOCK, Duration.ofSeconds(30)).build();
       Map<String, Long> pids = processes(stack);
-      Warmup warm = warmUp(stack, tracker, pids, rate, new Load(models, seed + 1, WARMUP_ORG + now.toEpochMilli() + "-",
+      byte[] validBytes = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
+          UsageEvent.newBuilder().setEventId("poison-base").setEventTime(now).setOrgId("org-0").setUserId("u0")
+              .setProvider("openai").setModel("gpt-4o").setInputTokens(10).setMetadata(Map.of("k", "v")).build());
+      Warmup warm = warmUp(stack, tracker, raw, validBytes, pids, rate, new Load(models, seed + 1, WARMUP_ORG + now.toEpochMilli() + "-",
           WARMUP_ORG + "org-", now));
       int warmup = warm.priced();
       // the calls generated above fill this JVM's heap: collect it now rather than in the measured window
@@ -226,34 +237,9 @@ public final class HarnessMain {
       long t0 = System.nanoTime();
       probes.startClock(warmup);
       Faults chaos = faults ? Faults.start(stack, n) : null;
-      int retried = 0;
-      Random r = new Random(seed);
-      byte[] validBytes = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
-          UsageEvent.newBuilder().setEventId("poison-base").setEventTime(now).setOrgId("org-0").setUserId("u0")
-              .setProvider("openai").setModel("gpt-4o").setInputTokens(10).setMetadata(Map.of("k", "v")).build());
-      try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(Map.of("bootstrap.servers", stack.bootstrap()),
-          new StringSerializer(), new ByteArraySerializer())) {
-        for (int i = 0; i < calls.size(); i++) {
-          if (rate > 0) {
-            pace(t0, i, rate);
-          }
-          tracker.track(calls.get(i).usage());
-          if (chaos != null) {
-            chaos.emitted(i + 1);
-          }
-          if (i % 100 == 0 && calls.get(i).cost() != null) {
-            probes.emitted(calls.get(i).id(), calls.get(i).org(), calls.get(i).at().toEpochMilli());
-          }
-          if (r.nextInt(100) == 0) {
-            tracker.track(calls.get(i).usage());
-            retried++;
-          }
-          if (i % (n / malformed) == 0 && i / (n / malformed) < malformed) {
-            raw.send(new ProducerRecord<>(stack.topics.usageEvents().name(), "org-0",
-                poison(i / (n / malformed), r, validBytes)));
-          }
-        }
-      }
+      int retried = emit(calls, tracker, raw, stack.topics.usageEvents().name(), validBytes, malformed, rate, t0,
+          new Random(seed), probes, chaos);
+      raw.flush();
       var stats = tracker.close(Duration.ofSeconds(120));
       long emitted = System.nanoTime();
       System.out.printf("emitted %,d events (+%,d retries) in %.1f s; tracker (warm-up included): %s%n", n, retried,
@@ -371,9 +357,9 @@ public final class HarnessMain {
 
   /**
    * The k-th poison record, by turns: garbage bytes; a Confluent header naming a schema id the registry does
-   * not have; a valid event's bytes cut short; a valid header on a body that is not Avro at all.
+   * not have (one of 1,000 from {@code unknownIds}); a valid event's bytes cut short; a valid header on a body that is not Avro at all.
    */
-  static byte[] poison(int k, Random r, byte[] validEvent) {
+  static byte[] poison(int k, Random r, byte[] validEvent, int unknownIds) {
     switch (k % 4) {
       case 0 -> {
         byte[] junk = new byte[1 + r.nextInt(64)];
@@ -382,7 +368,7 @@ public final class HarnessMain {
       }
       case 1 -> {
         byte[] b = validEvent.clone();
-        java.nio.ByteBuffer.wrap(b, 1, 4).putInt(900_000_000 + r.nextInt(1000));
+        java.nio.ByteBuffer.wrap(b, 1, 4).putInt(unknownIds + r.nextInt(1000));
         return b;
       }
       case 2 -> {
@@ -398,6 +384,38 @@ public final class HarnessMain {
     }
   }
 
+  /**
+   * Sends the measured calls at {@code rate} (0: as fast as they go), each retried one time in 100 and a poison
+   * record after every {@code calls.size() / malformed} calls; returns the retries. A method of its own, small,
+   * so that the JIT compiles it at once rather than recompiling all of {@link #run} in the measured window.
+   */
+  private static int emit(List<Call> calls, UsageTracker tracker, KafkaProducer<String, byte[]> raw, String topic,
+      byte[] validBytes, int malformed, int rate, long t0, Random r, Probes probes, Faults chaos) {
+    int n = calls.size();
+    int retried = 0;
+    for (int i = 0; i < n; i++) {
+      if (rate > 0) {
+        pace(t0, i, rate);
+      }
+      Call c = calls.get(i);
+      tracker.track(c.usage());
+      if (chaos != null) {
+        chaos.emitted(i + 1);
+      }
+      if (i % 100 == 0 && c.cost() != null) {
+        probes.emitted(c.id(), c.org(), c.at().toEpochMilli());
+      }
+      if (r.nextInt(100) == 0) {
+        tracker.track(c.usage());
+        retried++;
+      }
+      if (i % (n / malformed) == 0 && i / (n / malformed) < malformed) {
+        raw.send(new ProducerRecord<>(topic, "org-0", poison(i / (n / malformed), r, validBytes, MEASURED_UNKNOWN_IDS)));
+      }
+    }
+    return retried;
+  }
+
   /** What the warm-up sent: its priced calls (each a row in usage_costs) and its retries. */
   record Warmup(int priced, int retried) {}
 
@@ -409,22 +427,10 @@ public final class HarnessMain {
    * are still compiling. At a paced RATE the warm-up runs at that rate too.
    */
 
-  private static Warmup warmUp(LocalStack stack, UsageTracker tracker, Map<String, Long> pids, int rate, Load load)
-      throws Exception {
+  private static Warmup warmUp(LocalStack stack, UsageTracker tracker, KafkaProducer<String, byte[]> raw,
+      byte[] validBytes, Map<String, Long> pids, int rate, Load load) throws Exception {
     long t0 = System.nanoTime();
     Instant now = load.now;
-    // a few poison records of each kind, so that error paths (the registry's answer to an unknown id
-    // among them) have run once before anything is measured
-    byte[] valid = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
-        UsageEvent.newBuilder().setEventId("warmup-poison").setEventTime(now).setOrgId(WARMUP_ORG + "0").setUserId("u0")
-            .setProvider("openai").setModel("gpt-4o").setInputTokens(10).setMetadata(Map.of("k", "v")).build());
-    try (KafkaProducer<String, byte[]> raw = new KafkaProducer<>(Map.of("bootstrap.servers", stack.bootstrap()),
-        new StringSerializer(), new ByteArraySerializer())) {
-      Random r = new Random(1);
-      for (int k = 0; k < 16; k++) {
-        raw.send(new ProducerRecord<>(stack.topics.usageEvents().name(), WARMUP_ORG + k, poison(k, r, valid)));
-      }
-    }
     int sent = 0;
     int priced = 0;
     int retried = 0;
@@ -446,6 +452,12 @@ public final class HarnessMain {
           retried++;
         }
         priced += c.cost() == null ? 0 : 1;
+        if (i % WARMUP_POISON_EVERY == 0) {
+          // poison at the measured share, its unknown schema ids not the measured ones (the registry client
+          // remembers an unknown id for a minute)
+          raw.send(new ProducerRecord<>(stack.topics.usageEvents().name(), WARMUP_ORG + i,
+              poison(i / WARMUP_POISON_EVERY, r, validBytes, WARMUP_UNKNOWN_IDS)));
+        }
       }
       long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
       while (stack.activeRows("usage_costs") < priced) {

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.UnaryOperator;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
@@ -70,18 +71,30 @@ public record ProcessorConfig(String bootstrap, String registryUrl, String topic
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitInterval.toMillis());
     p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, advertisedHost + ":" + actualHttpPort);
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) replicationFactor);
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 10);
-    p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
-    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 2000);
-    // a fetch waits for 64 KiB or 50 ms rather than answering with whatever a few events made: at a steady
-    // rate that is far fewer fetch requests for the broker to serve, for at most 50 ms more latency
-    p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MIN_BYTES_CONFIG), 64 * 1024);
-    p.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), 50);
+    defaultClientSetting(p, StreamsConfig::producerPrefix, ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    defaultClientSetting(p, StreamsConfig::producerPrefix, ProducerConfig.LINGER_MS_CONFIG, 10);
+    defaultClientSetting(p, StreamsConfig::producerPrefix, ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    defaultClientSetting(p, StreamsConfig::consumerPrefix, ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
+    // a fetch waits for 64 KiB or 20 ms rather than answering with whatever a few events made: at a steady
+    // rate that is far fewer fetch requests for the broker to serve, for at most 20 ms more latency
+    defaultClientSetting(p, StreamsConfig::mainConsumerPrefix, ConsumerConfig.FETCH_MIN_BYTES_CONFIG, 64 * 1024);
+    defaultClientSetting(p, StreamsConfig::mainConsumerPrefix, ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
     // the catalog and policy stores get the same processing-error handling as the rest (the default: fail,
     // never skip); Kafka 5 makes this the default
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     p.putAll(kafkaOverrides);
     return p;
+  }
+
+  /**
+   * Sets one of our client defaults under a Kafka Streams prefix ({@code producer.}, {@code main.consumer.},
+   * ...), unless the operator set that setting, with or without the prefix. Kafka
+   * Streams lets a prefixed setting win over a plain one, so without this check {@code TOKENLEDGER_KAFKA_LINGER_MS}
+   * would be silently ignored.
+   */
+  private void defaultClientSetting(Properties p, UnaryOperator<String> prefix, String setting, Object value) {
+    if (!kafkaOverrides.containsKey(prefix.apply(setting)) && !kafkaOverrides.containsKey(setting)) {
+      p.put(prefix.apply(setting), value);
+    }
   }
 }

@@ -37,10 +37,4 @@ public final class RegistrySerdes implements SerdeFactory {
   public <T extends SpecificRecord> Serde<T> value(Class<T> type) {
     return Serdes.serdeFrom(ConfluentAvro.serializer(registry, type), ConfluentAvro.deserializer(registry, type));
   }
-
-  @Override
-  public <T extends SpecificRecord> Serde<T> valueCopyingReadRecords(Class<T> type) {
-    return Serdes.serdeFrom(ConfluentAvro.serializerCopyingReadRecords(registry, type),
-        ConfluentAvro.deserializer(registry, type));
-  }
 }

@@ -12,13 +12,4 @@ public interface SerdeFactory {
 
   /** A serde for record values of {@code type}. */
   <T extends SpecificRecord> Serde<T> value(Class<T> type);
-
-  /**
-   * A serde for values of {@code type} that may write a record this thread has just read, held in the value,
-   * as the bytes it was read from (see {@link ConfluentAvro}); the same bytes on the wire as {@link #value}'s.
-   * Only for code that never changes a record it has read in place.
-   */
-  default <T extends SpecificRecord> Serde<T> valueCopyingReadRecords(Class<T> type) {
-    return value(type);
-  }
 }

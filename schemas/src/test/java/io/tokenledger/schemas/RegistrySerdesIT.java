@@ -2,18 +2,15 @@ package io.tokenledger.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokenledger.avro.CostedUsage;
 import io.tokenledger.avro.UsageEvent;
 import io.tokenledger.infra.Infra;
 import io.tokenledger.infra.InfraExtension;
-import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -105,69 +102,5 @@ class RegistrySerdesIT {
         HttpRequest.newBuilder(URI.create(infra.registryUrl() + "/apis/ccompat/v7/subjects")).build(),
         HttpResponse.BodyHandlers.ofString());
     assertThat(subjects.body()).contains(topic + "-value");
-  }
-
-  @Test
-  void shouldCopyARecordJustReadOnlyWhenItsBytesAreCanonicalAndOnlyOnce(Infra infra) throws Exception {
-    RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
-    Topics topics = Topics.withPrefix(InfraExtension.uniqueName("copy") + ".");
-    String in = topics.usageEvents().name();
-    String out = topics.usageCosted().name();
-    byte[] header = header(serdes.client().register(in + "-value", UsageEvent.getClassSchema()));
-    Serde<UsageEvent> events = serdes.value(UsageEvent.class);
-    Serde<CostedUsage> copying = serdes.valueCopyingReadRecords(CostedUsage.class);
-    Serde<CostedUsage> plain = serdes.value(CostedUsage.class);
-
-    // metadata in two blocks of one entry: canonical (every reader reads it alike), yet not what Avro's
-    // writer gives (one block of two), so the bytes written show whether they were copied
-    byte[] twoBlocks = CanonicalAvroTest.withMetadata(CanonicalAvroTest.bytes(1, "a", "1", 1, "b", "2", 0));
-    UsageEvent read = events.deserializer().deserialize(in, concat(header, twoBlocks));
-    assertThat(read.getMetadata()).containsOnly(Map.entry("a", "1"), Map.entry("b", "2"));
-    byte[] copied = copying.serializer().serialize(out, costed(read));
-    assertThat(body(copied, twoBlocks.length)).as("copied as read").isEqualTo(twoBlocks);
-    assertThat(copying.deserializer().deserialize(out, copied)).isEqualTo(costed(read));
-    // once: the same object written again is encoded
-    assertThat(body(copying.serializer().serialize(out, costed(read)), twoBlocks.length)).isNotEqualTo(twoBlocks);
-    // the plain serde never copies
-    read = events.deserializer().deserialize(in, concat(header, twoBlocks));
-    assertThat(body(plain.serializer().serialize(out, costed(read)), twoBlocks.length)).isNotEqualTo(twoBlocks);
-    // another object with the same values is encoded
-    read = events.deserializer().deserialize(in, concat(header, twoBlocks));
-    assertThat(body(copying.serializer().serialize(out, costed(UsageEvent.newBuilder(read).build())),
-        twoBlocks.length)).isNotEqualTo(twoBlocks);
-    // so is the event read before something else
-    UsageEvent earlier = events.deserializer().deserialize(in, concat(header, twoBlocks));
-    events.deserializer().deserialize(in, events.serializer().serialize(in, PlainAvroSerdesTest.event()));
-    assertThat(body(copying.serializer().serialize(out, costed(earlier)), twoBlocks.length)).isNotEqualTo(twoBlocks);
-
-    // a key twice: Java keeps the last value; the bytes are not copied, the record is encoded as read
-    byte[] twice = CanonicalAvroTest.withMetadata(CanonicalAvroTest.bytes(2, "a", "1", "a", "2", 0));
-    read = events.deserializer().deserialize(in, concat(header, twice));
-    byte[] encoded = copying.serializer().serialize(out, costed(read));
-    assertThat(body(encoded, twice.length)).isNotEqualTo(twice);
-    assertThat(copying.deserializer().deserialize(out, encoded).getEvent().getMetadata()).containsOnly(Map.entry("a", "2"));
-  }
-
-  private static byte[] header(int schemaId) {
-    return new byte[] {0, (byte) (schemaId >>> 24), (byte) (schemaId >>> 16), (byte) (schemaId >>> 8), (byte) schemaId};
-  }
-
-  private static byte[] body(byte[] record, int length) {
-    return java.util.Arrays.copyOfRange(record, 5, Math.min(record.length, 5 + length));
-  }
-
-  private static byte[] concat(byte[] a, byte[] b) {
-    byte[] all = java.util.Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, all, a.length, b.length);
-    return all;
-  }
-
-  private static CostedUsage costed(UsageEvent e) {
-    BigDecimal zero = BigDecimal.ZERO.setScale(12);
-    return CostedUsage.newBuilder().setEvent(e).setInputCost(new BigDecimal("0.003000000000"))
-        .setCachedInputCost(zero).setCacheWriteCost(zero).setOutputCost(new BigDecimal("0.004500000000"))
-        .setReasoningCost(zero).setRequestFee(zero).setTotalCost(new BigDecimal("0.007500000000"))
-        .setPricingKey("openai/gpt-4o").setPriceVersionId("v1").setPriceEffectiveFrom(Instant.parse("2026-01-01T00:00:00Z"))
-        .setPricedAt(Instant.parse("2026-11-24T10:15:31Z")).build();
   }
 }

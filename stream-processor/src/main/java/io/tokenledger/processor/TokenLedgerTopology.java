@@ -39,12 +39,7 @@ import org.apache.kafka.streams.state.Stores;
  *                                                                        └─ status ───▶ quota.status
  * </pre>
  *
- * The costed and unpriced records are written with {@link SerdeFactory#valueCopyingReadRecords}: the event
- * they hold is the one {@code decode-and-validate} read, copied as read where that is safe. No processor here
- * changes a record it has read in place; one that must change it builds a new one (as the metadata limit
- * does with {@code UsageEvent.newBuilder(e)}).
- *
- * <p>Every processor, store and internal topic has an explicit name: the application refuses to start
+ * Every processor, store and internal topic has an explicit name: the application refuses to start
  * otherwise ({@code ensure.explicit.internal.resource.naming}), because generated names shift when the
  * graph changes and break upgrades of a running application.
  */
@@ -96,11 +91,11 @@ public final class TokenLedgerTopology {
     byPrice.get("priced-unpriced")
         .mapValues(v -> (UnpricedUsage) v, Named.as("as-unpriced"))
         .to(topics.usageUnpriced().name(),
-            Produced.with(Serdes.String(), serdes.valueCopyingReadRecords(UnpricedUsage.class)).withName("write-unpriced"));
+            Produced.with(Serdes.String(), serdes.value(UnpricedUsage.class)).withName("write-unpriced"));
     KStream<String, CostedUsage> costed = byPrice.get("priced-costed")
         .mapValues(v -> (CostedUsage) v, Named.as("as-costed"));
     costed.to(topics.usageCosted().name(),
-        Produced.with(Serdes.String(), serdes.valueCopyingReadRecords(CostedUsage.class)).withName("write-costed"));
+        Produced.with(Serdes.String(), serdes.value(CostedUsage.class)).withName("write-costed"));
 
     return new Handles(buildQuotas(builder, settings, serdes, metrics, costed));
   }

@@ -78,7 +78,8 @@ public final class UsageTracker implements AutoCloseable {
   private static final int DRAIN_BATCH = 64;
   // While recently busy the sender polls the buffer every 1 to 4 ms instead of being woken per event: a
   // steady stream then costs at most about a thousand wake-ups a second, however many events it carries,
-  // and an event waits at most a few ms here (the Kafka producer lingers 10 ms anyway).
+  // and an event waits at most a few ms here (the Kafka producer lingers 10 ms anyway). A caller that
+  // finds the buffer full wakes it at once.
   private static final int SPIN_ROUNDS = 10;
   private static final long SPIN_PARK_NANOS = 1_000_000;
   private static final int SPIN_PARK_MAX_SHIFT = 2;
@@ -108,6 +109,8 @@ public final class UsageTracker implements AutoCloseable {
 
   private final Thread sender;
   private volatile boolean sleeping;
+  /** The sender is between two polls of the buffer (see {@link #idle}): a full buffer wakes it. */
+  private volatile boolean polling;
   private volatile boolean closing;
   private volatile boolean abort;
   private volatile long senderDeadlineNanos;
@@ -378,15 +381,18 @@ public final class UsageTracker implements AutoCloseable {
 
   private boolean offer(Pending p) {
     tracked.increment();
-    boolean accepted;
-    if (overflow == OverflowPolicy.DROP_NEWEST) {
-      accepted = buffer.offer(p);
-    } else {
-      try {
-        accepted = buffer.offer(p, blockTimeoutNanos);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        accepted = false;
+    boolean accepted = buffer.offer(p);
+    if (!accepted) {
+      if (polling) {
+        wakeSender(); // full while the sender waits between polls: have it drain now, not in a few ms
+      }
+      if (overflow == OverflowPolicy.BLOCK) {
+        try {
+          accepted = buffer.offer(p, blockTimeoutNanos);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          accepted = false;
+        }
       }
     }
     if (accepted) {
@@ -608,8 +614,13 @@ public final class UsageTracker implements AutoCloseable {
 
   private int idle(int rounds) {
     if (rounds < SPIN_ROUNDS) {
-      // Recently busy: poll a few times before sleeping, so a steady stream never makes callers wake us.
-      LockSupport.parkNanos(SPIN_PARK_NANOS << Math.min(rounds, SPIN_PARK_MAX_SHIFT));
+      // Recently busy: poll a few times before sleeping, so a steady stream never makes callers wake us
+      // (only a full buffer does).
+      polling = true;
+      if (buffer.isEmpty()) {
+        LockSupport.parkNanos(SPIN_PARK_NANOS << Math.min(rounds, SPIN_PARK_MAX_SHIFT));
+      }
+      polling = false;
       return rounds + 1;
     }
     sleeping = true;

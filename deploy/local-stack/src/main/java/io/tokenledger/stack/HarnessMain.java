@@ -227,7 +227,8 @@ public final class HarnessMain {
       byte[] validBytes = stack.serdes.value(UsageEvent.class).serializer().serialize(stack.topics.usageEvents().name(),
           UsageEvent.newBuilder().setEventId("poison-base").setEventTime(now).setOrgId("org-0").setUserId("u0")
               .setProvider("openai").setModel("gpt-4o").setInputTokens(10).setMetadata(Map.of("k", "v")).build());
-      Warmup warm = warmUp(stack, tracker, raw, validBytes, pids, rate, new Load(models, seed + 1, WARMUP_ORG + now.toEpochMilli() + "-",
+      Senders senders = new Senders(tracker, raw, stack.topics.usageEvents().name(), validBytes);
+      Warmup warm = warmUp(stack, senders, pids, rate, new Load(models, seed + 1, WARMUP_ORG + now.toEpochMilli() + "-",
           WARMUP_ORG + "org-", now));
       int warmup = warm.priced();
       // the calls generated above fill this JVM's heap: collect it now rather than in the measured window
@@ -237,8 +238,8 @@ public final class HarnessMain {
       long t0 = System.nanoTime();
       probes.startClock(warmup);
       Faults chaos = faults ? Faults.start(stack, n) : null;
-      int retried = emit(calls, tracker, raw, stack.topics.usageEvents().name(), validBytes, malformed, rate, t0,
-          new Random(seed), probes, chaos);
+      int retried = emit(senders, calls, new Poison(n / malformed, malformed, "org-0", MEASURED_UNKNOWN_IDS), rate, t0,
+          Long.MAX_VALUE, new Random(seed), probes, chaos).retried();
       raw.flush();
       var stats = tracker.close(Duration.ofSeconds(120));
       long emitted = System.nanoTime();
@@ -324,15 +325,13 @@ public final class HarnessMain {
           "SELECT uniqExact(breach_id) FROM tokenledger.quota_breaches WHERE " + MEASURED).get(0).get(0)), breaches);
       Map<String, Long> last = processes(stack); // after the faults' restarts: the processes running now
       Map<String, Long> cpuNow = cpuNanos(last);
-      StringBuilder memory = new StringBuilder("peak memory (VmHWM):");
-      StringBuilder cpu = new StringBuilder("CPU time used since start (user + system):");
-      for (var p : last.entrySet()) {
-        memory.append(memory.charAt(memory.length() - 1) == ':' ? " " : ", ").append(p.getKey()).append(' ')
-            .append(peak(p.getValue()));
-        long ns = cpuNow.get(p.getKey());
-        cpu.append(cpu.charAt(cpu.length() - 1) == ':' ? " " : ", ").append(p.getKey()).append(' ')
-            .append(ns < 0 ? "?" : String.format("%.1f s", ns / 1e9));
-      }
+      java.util.StringJoiner memory = new java.util.StringJoiner(", ", "peak memory (VmHWM): ", "");
+      java.util.StringJoiner cpu = new java.util.StringJoiner(", ", "CPU time used since start (user + system): ", "");
+      last.forEach((name, pid) -> {
+        memory.add(name + " " + peak(pid));
+        long ns = cpuNow.get(name);
+        cpu.add(name + " " + (ns < 0 ? "?" : String.format("%.1f s", ns / 1e9)));
+      });
       System.out.println(memory + (chaos == null ? "" : " (processor, sink, broker and ClickHouse since their last "
           + "restart)"));
       System.out.println(cpu);
@@ -384,36 +383,50 @@ public final class HarnessMain {
     }
   }
 
+  /** Where calls and poison records go, in the warm-up and in the measured run alike. */
+  private record Senders(UsageTracker tracker, KafkaProducer<String, byte[]> raw, String topic, byte[] validBytes) {}
+
   /**
-   * Sends the measured calls at {@code rate} (0: as fast as they go), each retried one time in 100 and a poison
-   * record after every {@code calls.size() / malformed} calls; returns the retries. A method of its own, small,
-   * so that the JIT compiles it at once rather than recompiling all of {@link #run} in the measured window.
+   * A phase's poison records: one after every {@code every}-th call, at most {@code max}, keyed {@code key},
+   * their made-up schema ids from {@code unknownIds} (the registry client remembers an unknown id for a
+   * minute, so the warm-up's must not be the measured ones).
    */
-  private static int emit(List<Call> calls, UsageTracker tracker, KafkaProducer<String, byte[]> raw, String topic,
-      byte[] validBytes, int malformed, int rate, long t0, Random r, Probes probes, Faults chaos) {
-    int n = calls.size();
+  private record Poison(int every, int max, String key, int unknownIds) {}
+
+  /** What {@link #emit} sent: its calls (fewer than given if it reached its stop time) and the retries among them. */
+  private record Sent(int calls, int retried) {}
+
+  /**
+   * Sends {@code calls} at {@code rate} from {@code t0} (0: as fast as they go), each retried one time in 100,
+   * with {@code poison} mixed in, until {@code stopAtNanos}. The warm-up and the measured run both send
+   * through this small method, so the measured calls run code the JIT has already compiled.
+   */
+  private static Sent emit(Senders out, List<Call> calls, Poison poison, int rate, long t0, long stopAtNanos, Random r,
+      Probes probes, Faults chaos) {
     int retried = 0;
-    for (int i = 0; i < n; i++) {
+    int i = 0;
+    for (; i < calls.size() && System.nanoTime() < stopAtNanos; i++) {
       if (rate > 0) {
         pace(t0, i, rate);
       }
       Call c = calls.get(i);
-      tracker.track(c.usage());
+      out.tracker().track(c.usage());
       if (chaos != null) {
         chaos.emitted(i + 1);
       }
-      if (i % 100 == 0 && c.cost() != null) {
+      if (probes != null && i % 100 == 0 && c.cost() != null) {
         probes.emitted(c.id(), c.org(), c.at().toEpochMilli());
       }
       if (r.nextInt(100) == 0) {
-        tracker.track(c.usage());
+        out.tracker().track(c.usage()); // a retry: the processor must drop it as a duplicate
         retried++;
       }
-      if (i % (n / malformed) == 0 && i / (n / malformed) < malformed) {
-        raw.send(new ProducerRecord<>(topic, "org-0", poison(i / (n / malformed), r, validBytes, MEASURED_UNKNOWN_IDS)));
+      if (i % poison.every() == 0 && i / poison.every() < poison.max()) {
+        out.raw().send(new ProducerRecord<>(out.topic(), poison.key(),
+            poison(i / poison.every(), r, out.validBytes(), poison.unknownIds())));
       }
     }
-    return retried;
+    return new Sent(i, retried);
   }
 
   /** What the warm-up sent: its priced calls (each a row in usage_costs) and its retries. */
@@ -426,39 +439,28 @@ public final class HarnessMain {
    * {@link #WARMUP_ROUND_CALLS}): what follows measures a pipeline that has been running, not one whose JVMs
    * are still compiling. At a paced RATE the warm-up runs at that rate too.
    */
-
-  private static Warmup warmUp(LocalStack stack, UsageTracker tracker, KafkaProducer<String, byte[]> raw,
-      byte[] validBytes, Map<String, Long> pids, int rate, Load load) throws Exception {
+  private static Warmup warmUp(LocalStack stack, Senders out, Map<String, Long> pids, int rate, Load load)
+      throws Exception {
     long t0 = System.nanoTime();
-    Instant now = load.now;
+    long stopAt = t0 + WARMUP_MAX.toNanos();
+    Poison poison = new Poison(WARMUP_POISON_EVERY, Integer.MAX_VALUE, WARMUP_ORG + "poison", WARMUP_UNKNOWN_IDS);
     int sent = 0;
     int priced = 0;
     int retried = 0;
-    Random r = new Random(1); // which calls are retried
+    Random r = new Random(1); // which calls are retried, and the poison records' bytes
     double compilerShare;
     do {
+      List<Call> round = new ArrayList<>(WARMUP_ROUND_CALLS);
+      for (int k = 0; k < WARMUP_ROUND_CALLS; k++) {
+        round.add(load.next(sent + k));
+      }
       long compilers = compilerNanos(pids);
       long all = cpuNanos(pids).values().stream().mapToLong(Long::longValue).sum();
-      long roundStart = System.nanoTime();
-      for (int end = sent + WARMUP_ROUND_CALLS; sent < end && System.nanoTime() - t0 < WARMUP_MAX.toNanos(); sent++) {
-        int i = sent;
-        if (rate > 0) {
-          pace(roundStart, i % WARMUP_ROUND_CALLS, rate); // at the measured rate: the code paths it will run
-        }
-        Call c = load.next(i);
-        tracker.track(c.usage());
-        if (r.nextInt(100) == 0) {
-          tracker.track(c.usage()); // a retry: the duplicate path warms up too
-          retried++;
-        }
-        priced += c.cost() == null ? 0 : 1;
-        if (i % WARMUP_POISON_EVERY == 0) {
-          // poison at the measured share, its unknown schema ids not the measured ones (the registry client
-          // remembers an unknown id for a minute)
-          raw.send(new ProducerRecord<>(stack.topics.usageEvents().name(), WARMUP_ORG + i,
-              poison(i / WARMUP_POISON_EVERY, r, validBytes, WARMUP_UNKNOWN_IDS)));
-        }
-      }
+      // at the measured rate: the code paths it will run
+      Sent s = emit(out, round, poison, rate, System.nanoTime(), stopAt, r, null, null);
+      sent += s.calls();
+      retried += s.retried();
+      priced += (int) round.subList(0, s.calls()).stream().filter(c -> c.cost() != null).count();
       long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
       while (stack.activeRows("usage_costs") < priced) {
         if (System.nanoTime() > deadline) {
@@ -468,8 +470,8 @@ public final class HarnessMain {
       }
       long used = cpuNanos(pids).values().stream().mapToLong(Long::longValue).sum() - all;
       compilerShare = used <= 0 ? 0 : (double) (compilerNanos(pids) - compilers) / used;
-    } while (compilerShare > WARM_COMPILER_SHARE && System.nanoTime() - t0 < WARMUP_MAX.toNanos());
-    raw.flush(); // its last poison records are dead-lettered before the measured window, not in it
+    } while (compilerShare > WARM_COMPILER_SHARE && System.nanoTime() < stopAt);
+    out.raw().flush(); // its last poison records are dead-lettered before the measured window, not in it
     System.out.printf("warm-up: %,d calls of other orgs through the pipeline in %.1f s; JIT compiling took %.0f %% of "
         + "the last round's CPU (left out of every figure and check)%n", sent, (System.nanoTime() - t0) / 1e9,
         compilerShare * 100);

@@ -77,17 +77,23 @@ public final class ClickHouse implements AutoCloseable {
 
   /**
    * Inserts rows already encoded in RowBinary for {@code columns}, in that order: one INSERT, atomic while
-   * it stays under the server's block size.
+   * it stays under the server's block size, with {@code queryId} as its query id (see {@link #isRunning}).
    */
-  public void insertRowBinary(String table, List<String> columns, List<byte[]> rows) {
+  public void insertRowBinary(String table, List<String> columns, List<byte[]> rows, String queryId) {
     call("insert into " + table, () -> {
       client.insert(table, columns, out -> {
         for (byte[] row : rows) {
           out.write(row);
         }
-      }, ClickHouseFormat.RowBinary, new InsertSettings()).get(timeoutMs, TimeUnit.MILLISECONDS).close();
+      }, ClickHouseFormat.RowBinary, new InsertSettings().setQueryId(queryId)).get(timeoutMs, TimeUnit.MILLISECONDS).close();
       return null;
     });
+  }
+
+  /** Whether the query with this id is still running on the server, e.g. an insert the client gave up on. */
+  public boolean isRunning(String queryId) {
+    return !"0".equals(query("SELECT count() FROM system.processes WHERE query_id = '" + queryId.replace("'", "''") + "'")
+        .get(0).get(0));
   }
 
   /** Runs a query and returns its rows, each a list of column values (TabSeparated unescaping applied). */

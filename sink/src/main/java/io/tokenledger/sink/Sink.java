@@ -14,11 +14,15 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
+import java.util.StringJoiner;
+import java.util.UUID;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -44,9 +48,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>How: every row carries its Kafka topic, partition and offset. When partitions are assigned, the sink
  * asks ClickHouse for the highest offset it holds for each and resumes after it; Kafka's committed offsets
- * are only for lag. Each INSERT holds rows of one partition, contiguous in offsets, of one table and one
- * month (one ClickHouse part), fewer than a block: it lands whole or not at all. Inserts of a partition are
- * sequential, so what ClickHouse holds is always a prefix of the partition. A crash at any point (before,
+ * are only for lag. Each INSERT holds rows of one table and one month (one ClickHouse part), fewer than a
+ * block: it lands whole or not at all. It holds, of each partition in it, rows contiguous in offsets; the
+ * next runs of all partitions go out together (usually one insert per table and batch). Inserts are
+ * sequential, so what ClickHouse holds is always a prefix of each partition. A crash at any point (before,
  * during or after an insert, before the commit) therefore neither loses nor repeats a row, and neither do
  * the rollups fed by materialized views on those inserts.
  *
@@ -245,7 +250,7 @@ public final class Sink implements Runnable, AutoCloseable {
     }
   }
 
-  /** Hands everything buffered to the inserter, in runs of one partition, table and month. */
+  /** Hands everything buffered to the inserter. */
   private void submit() {
     if (buffers.isEmpty()) {
       return;
@@ -257,70 +262,137 @@ public final class Sink implements Runnable, AutoCloseable {
     resume();
   }
 
+  /**
+   * Inserts a batch: each partition's rows in offset order, in runs of one table and month. The next runs of
+   * all partitions that share a table and month go out together, as one INSERT (one ClickHouse part), so a
+   * batch is usually one insert per table: fewer, larger parts are less work for ClickHouse to write and to
+   * merge than one per partition.
+   */
   private void insertBatch(Map<TopicPartition, List<Pending>> batch) {
-    batch.forEach((tp, pending) -> {
-      int start = 0;
-      while (start < pending.size()) {
-        int end = start + 1;
-        Rows.Row first = pending.get(start).row();
-        while (end < pending.size() && pending.get(end).row().table() == first.table()
-            && pending.get(end).row().month() == first.month()) {
+    Map<TopicPartition, List<Pending>> left = new LinkedHashMap<>(batch);
+    while (!left.isEmpty() && !Thread.currentThread().isInterrupted()) {
+      Rows.Row target = left.values().iterator().next().get(0).row();
+      Map<TopicPartition, List<Pending>> runs = new LinkedHashMap<>();
+      left.forEach((tp, rows) -> {
+        int end = 0;
+        while (end < rows.size() && rows.get(end).row().table() == target.table()
+            && rows.get(end).row().month() == target.month()) {
           end++;
         }
-        if (!insertRun(tp, pending.subList(start, end))) {
-          return; // partition revoked meanwhile: its new owner resumes from ClickHouse
+        if (end > 0) {
+          runs.put(tp, rows.subList(0, end));
         }
-        start = end;
+      });
+      Set<TopicPartition> landed = insertRuns(target.table(), runs);
+      for (Map.Entry<TopicPartition, List<Pending>> run : runs.entrySet()) {
+        TopicPartition tp = run.getKey();
+        List<Pending> rows = left.remove(tp);
+        if (!landed.contains(tp)) {
+          continue; // revoked meanwhile, or shutting down: the partition's next owner resumes from ClickHouse
+        }
+        if (run.getValue().size() < rows.size()) {
+          left.put(tp, rows.subList(run.getValue().size(), rows.size()));
+        } else {
+          acknowledged.add(Map.entry(tp, lastOffset(rows) + 1));
+        }
       }
-      acknowledged.add(Map.entry(tp, pending.get(pending.size() - 1).offset() + 1));
-    });
+    }
   }
 
-  private boolean insertRun(TopicPartition tp, List<Pending> run) {
-    RowBinary.Table table = run.get(0).row().table();
-    long firstOffset = run.get(0).offset();
-    long lastOffset = run.get(run.size() - 1).offset();
-    List<byte[]> rows = new ArrayList<>(run.size());
-    for (Pending p : run) {
-      rows.add(p.row().bytes());
-    }
+  /**
+   * Inserts the runs, one per partition, as one INSERT into {@code table}, and returns the partitions whose
+   * run is stored. Retryable failures are retried with backoff until the runs are stored, their partitions
+   * are revoked (each is left out of the next attempt) or the sink shuts down.
+   *
+   * <p>After a failed attempt nothing is sent again until ClickHouse says what it holds, since the attempt
+   * may have landed after all (a timeout after the server wrote the part). First the attempt must be over
+   * on the server (its query id no longer running); then each run is cut to its rows after the highest
+   * offset ClickHouse holds of its partition. What it holds of a partition is a prefix, so what is left is
+   * exactly what is missing, even if an attempt landed in part.
+   */
+  private Set<TopicPartition> insertRuns(RowBinary.Table table, Map<TopicPartition, List<Pending>> runs) {
+    Map<TopicPartition, List<Pending>> unresolved = new LinkedHashMap<>(runs);
+    Set<TopicPartition> landed = new HashSet<>();
+    String failedAttempt = null; // query id of the last failed insert while its outcome is unknown
     long backoffMs = 200;
     while (true) {
-      if (!owned.contains(tp)) {
-        return false;
+      unresolved.keySet().retainAll(owned);
+      if (unresolved.isEmpty()) {
+        return landed;
       }
-      long t0 = System.nanoTime();
+      String step = "insert into [" + table.name() + "] of " + describe(unresolved);
       try {
-        clickhouse.insertRowBinary(config.database() + "." + table.name(), table.columns(), rows);
+        if (failedAttempt != null) {
+          step = "check of the failed " + step;
+          if (clickhouse.isRunning(failedAttempt)) {
+            throw new ClickHouse.Retryable("the failed insert " + failedAttempt + " is still running on the server", null);
+          }
+          Map<TopicPartition, Long> held = storedOffsets(unresolved.keySet());
+          for (Iterator<Map.Entry<TopicPartition, List<Pending>>> it = unresolved.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<TopicPartition, List<Pending>> run = it.next();
+            List<Pending> missing = after(run.getValue(), held.get(run.getKey()));
+            if (missing.size() < run.getValue().size()) {
+              LOG.info("{}: {} row(s) were stored after all", describe(Map.of(run.getKey(), run.getValue())),
+                  run.getValue().size() - missing.size());
+            }
+            if (missing.isEmpty()) {
+              landed.add(run.getKey());
+              it.remove();
+            } else {
+              run.setValue(missing);
+            }
+          }
+          failedAttempt = null;
+          continue;
+        }
+        List<byte[]> rows = new ArrayList<>();
+        unresolved.values().forEach(run -> run.forEach(p -> rows.add(p.row().bytes())));
+        String queryId = UUID.randomUUID().toString();
+        long t0 = System.nanoTime();
+        failedAttempt = queryId;
+        clickhouse.insertRowBinary(config.database() + "." + table.name(), table.columns(), rows, queryId);
+        failedAttempt = null;
         insertLatency.record(Duration.ofNanos(System.nanoTime() - t0));
         batches.increment();
-        metrics.counter("tokenledger.sink.rows.inserted", "table", table.name()).increment(run.size());
-        LOG.debug("topic [{}] partition [{}] offsets [{}..{}] {} row(s) into [{}]", tp.topic(), tp.partition(),
-            firstOffset, lastOffset, run.size(), table.name());
+        metrics.counter("tokenledger.sink.rows.inserted", "table", table.name()).increment(rows.size());
+        LOG.debug("{}: {} row(s)", step, rows.size());
         healthy = true;
-        return true;
+        landed.addAll(unresolved.keySet());
+        return landed;
       } catch (ClickHouse.Retryable e) {
         retries.increment();
         healthy = false;
         lastError = e.getMessage();
-        LOG.warn("topic [{}] partition [{}] offsets [{}..{}] insert failed, retrying in {} ms: {}", tp.topic(),
-            tp.partition(), firstOffset, lastOffset, backoffMs, e.getMessage());
+        LOG.warn("{} failed, retrying in {} ms: {}", step, backoffMs, e.getMessage());
         try {
           Thread.sleep(backoffMs);
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
-          return false; // shutting down: what landed is in ClickHouse, the rest is read again on restart
+          return landed; // shutting down: what landed is in ClickHouse, the rest is read again on restart
         }
         backoffMs = Math.min(backoffMs * 2, config.maxBackoff().toMillis());
-        // the failed insert may have landed (a timeout after the server wrote the part): check first
-        Long stored = storedOffsetOrNull(tp, table.name());
-        if (stored != null && stored >= lastOffset) {
-          LOG.info("topic [{}] partition [{}] offsets [{}..{}] were stored after all", tp.topic(), tp.partition(),
-              firstOffset, lastOffset);
-          return true;
-        }
       }
     }
+  }
+
+  /** The rows of {@code run} after offset {@code held} (all of them if ClickHouse holds nothing). */
+  private static List<Pending> after(List<Pending> run, Long held) {
+    int i = 0;
+    while (held != null && i < run.size() && run.get(i).offset() <= held) {
+      i++;
+    }
+    return run.subList(i, run.size());
+  }
+
+  private static long lastOffset(List<Pending> rows) {
+    return rows.get(rows.size() - 1).offset();
+  }
+
+  private static String describe(Map<TopicPartition, List<Pending>> runs) {
+    StringJoiner out = new StringJoiner(", ");
+    runs.forEach((tp, run) -> out.add("topic [" + tp.topic() + "] partition [" + tp.partition() + "] offsets ["
+        + run.get(0).offset() + ".." + lastOffset(run) + "]"));
+    return out.toString();
   }
 
   private void commitAcknowledged() {
@@ -360,16 +432,6 @@ public final class Sink implements Runnable, AutoCloseable {
     if (paused) {
       consumer.resume(consumer.assignment());
       paused = false;
-    }
-  }
-
-  private Long storedOffsetOrNull(TopicPartition tp, String table) {
-    try {
-      List<List<String>> rows = clickhouse.query("SELECT max(kafka_offset), count() FROM " + config.database() + "." + table
-          + " WHERE kafka_topic = '" + tp.topic() + "' AND kafka_partition = " + tp.partition());
-      return rows.isEmpty() || "0".equals(rows.get(0).get(1)) ? null : Long.parseLong(rows.get(0).get(0));
-    } catch (ClickHouse.Retryable e) {
-      return null;
     }
   }
 

@@ -14,7 +14,9 @@ public record SinkConfig(String bootstrap, String registryUrl, Topics topics, St
     String clickhousePassword, String database, String groupId, int batchRows, Duration batchInterval,
     Duration insertTimeout, Duration maxBackoff, String httpHost, int httpPort, Map<String, String> kafkaOverrides) {
 
-  /** ClickHouse writes one block per 1,048,576 rows by default; a batch must fit in one to be atomic. */
+  /** ClickHouse writes one block per 1,048,576 rows by default; an insert must fit in one to be atomic. */
+  static final int BLOCK_ROWS = 1_048_576;
+  /** A batch is submitted once it holds this many rows, so it can hold one poll's records more. */
   public static final int MAX_BATCH_ROWS = 1_000_000;
 
   public static SinkConfig fromEnvironment(Map<String, String> env) {
@@ -38,6 +40,11 @@ public record SinkConfig(String bootstrap, String registryUrl, Topics topics, St
     c.finish();
     if (!config.database().matches("[A-Za-z_][A-Za-z0-9_]*")) {
       throw new IllegalArgumentException("CLICKHOUSE_DATABASE=" + config.database() + " is not a plain identifier");
+    }
+    long most = config.batchRows() + Long.parseLong(String.valueOf(config.consumerConfig().get("max.poll.records"))) - 1;
+    if (most > BLOCK_ROWS) {
+      throw new IllegalArgumentException("TOKENLEDGER_SINK_BATCH_ROWS + TOKENLEDGER_KAFKA_MAX_POLL_RECORDS - 1 = " + most
+          + ": an insert could hold more rows than ClickHouse's block of " + BLOCK_ROWS + " and would no longer be atomic");
     }
     return config;
   }

@@ -45,7 +45,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * have settled; they are left out of every check and figure.
  *
  * <p>RATE (events per second, 0 for as fast as the pipeline takes them) paces the emitting. Latency is
- * measured exactly on probes: every 100th priced call is looked for in ClickHouse every 250 ms from the
+ * measured exactly on probes: every 500th priced call is looked for in ClickHouse every 250 ms from the
  * moment it is tracked; its latency is the time from {@code track()} to the first query that finds it.
  */
 public final class HarnessMain {
@@ -414,7 +414,7 @@ public final class HarnessMain {
       if (chaos != null) {
         chaos.emitted(i + 1);
       }
-      if (probes != null && i % 100 == 0 && c.cost() != null) {
+      if (probes != null && i % Probes.EVERY == 0 && c.cost() != null) {
         probes.emitted(c.id(), c.org(), c.at().toEpochMilli());
       }
       if (r.nextInt(100) == 0) {

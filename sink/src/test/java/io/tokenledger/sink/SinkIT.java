@@ -41,7 +41,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The sink against real Kafka, registry and ClickHouse: exact totals, rollups, crashes, an outage. */
+/** The sink against real Kafka, registry and ClickHouse: exact totals, rollups, crashes, a lost answer, an outage. */
 @ExtendWith(InfraExtension.class)
 class SinkIT {
 
@@ -211,6 +211,29 @@ class SinkIT {
     assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_costs"))).isEqualByComparingTo(env.producedTotal);
     assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_daily"))).isEqualByComparingTo(env.producedTotal);
     assertThat(env.one("SELECT sum(requests) FROM usage_daily")).isEqualTo(Integer.toString(env.produced));
+  }
+
+  @Test
+  void shouldNotInsertTwiceWhenTheAnswerToAnInsertIsLost() throws Exception {
+    Env env = new Env(1_000);
+    URI clickhouse = URI.create(infra.clickhouse().url());
+    Random random = new Random(11);
+    try (LosingProxy proxy = new LosingProxy(clickhouse.getHost(), clickhouse.getPort())) {
+      env.vars.put("CLICKHOUSE_URL", proxy.url());
+      env.costed(1_000, random);
+      try (SinkApp sink = SinkApp.start(SinkConfig.fromEnvironment(env.sinkEnv()))) {
+        await().ignoreExceptions().atMost(Duration.ofSeconds(60)).until(() -> env.one("SELECT count() FROM usage_costs").equals("1000"));
+        // the sink is idle: the next answer it waits for is an insert's, which lands but is never answered
+        proxy.loseNextAnswer();
+        env.costed(2_000, random);
+        await().ignoreExceptions().atMost(Duration.ofSeconds(60)).until(() -> proxy.lost() == 1
+            && env.one("SELECT count() FROM usage_costs").equals("3000"));
+      } // closing waits for the insert in flight: a second copy would be in ClickHouse by now
+    }
+    assertThat(env.one("SELECT count() FROM usage_costs")).isEqualTo("3000");
+    assertThat(env.one("SELECT uniqExact(event_id) FROM usage_costs")).isEqualTo("3000");
+    assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_costs"))).isEqualByComparingTo(env.producedTotal);
+    assertThat(env.one("SELECT sum(requests) FROM usage_daily")).isEqualTo("3000");
   }
 
   @Test

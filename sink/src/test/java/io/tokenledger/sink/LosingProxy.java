@@ -1,0 +1,101 @@
+package io.tokenledger.sink;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TCP proxy in front of a real server that can lose the next answer: the request reaches the server,
+ * which does the work, and then the connection is cut before the client reads a byte of the reply. That
+ * is what a timeout or a network failure after the server committed looks like to the client.
+ */
+final class LosingProxy implements AutoCloseable {
+
+  private final String host;
+  private final int port;
+  private final ServerSocket listener;
+  private final AtomicBoolean armed = new AtomicBoolean();
+  private final AtomicInteger lost = new AtomicInteger();
+  private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "losing-proxy");
+    t.setDaemon(true);
+    return t;
+  });
+
+  LosingProxy(String host, int port) throws IOException {
+    this.host = host;
+    this.port = port;
+    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    threads.execute(this::accept);
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + listener.getLocalPort();
+  }
+
+  /** The next answer the server starts to send, on any connection, is dropped with its connection. */
+  void loseNextAnswer() {
+    armed.set(true);
+  }
+
+  /** How many answers were lost so far. */
+  int lost() {
+    return lost.get();
+  }
+
+  private void accept() {
+    while (!listener.isClosed()) {
+      try {
+        Socket client = listener.accept();
+        Socket server = new Socket(host, port);
+        open.add(client);
+        open.add(server);
+        threads.execute(() -> pipe(client, server, false));
+        threads.execute(() -> pipe(server, client, true));
+      } catch (IOException e) {
+        return; // closed
+      }
+    }
+  }
+
+  /** Copies {@code from} to {@code to} until either side closes, then closes both. */
+  private void pipe(Socket from, Socket to, boolean answers) {
+    byte[] buf = new byte[64 * 1024];
+    try (from; to) {
+      InputStream in = from.getInputStream();
+      OutputStream out = to.getOutputStream();
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        if (answers && armed.compareAndSet(true, false)) {
+          lost.incrementAndGet();
+          return;
+        }
+        out.write(buf, 0, n);
+        out.flush();
+      }
+    } catch (IOException e) {
+      // the other direction closed the sockets
+    } finally {
+      open.remove(from);
+      open.remove(to);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    listener.close();
+    for (Socket s : open) {
+      s.close();
+    }
+    threads.shutdownNow();
+  }
+}

@@ -30,7 +30,7 @@ public record SinkConfig(String bootstrap, String registryUrl, Topics topics, St
         c.string("CLICKHOUSE_PASSWORD", ""),
         c.string("CLICKHOUSE_DATABASE", "tokenledger"),
         c.string("TOKENLEDGER_SINK_GROUP_ID", "tokenledger-sink"),
-        c.integer("TOKENLEDGER_SINK_BATCH_ROWS", 50_000, 1, MAX_BATCH_ROWS),
+        c.integer("TOKENLEDGER_SINK_BATCH_ROWS", 200_000, 1, MAX_BATCH_ROWS),
         c.duration("TOKENLEDGER_SINK_BATCH_INTERVAL", Duration.ofSeconds(1)),
         c.duration("TOKENLEDGER_SINK_INSERT_TIMEOUT", Duration.ofSeconds(60)),
         c.duration("TOKENLEDGER_SINK_MAX_BACKOFF", Duration.ofSeconds(30)),

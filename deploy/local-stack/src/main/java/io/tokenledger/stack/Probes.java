@@ -18,8 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * its id, so that ClickHouse finds it through the table's primary key (org_id, event_time) instead of reading
  * every event id it holds; and it names only the {@value #ASKED} oldest outstanding probes: each named probe
  * costs ClickHouse the parsing of its tuple and the reading of a granule. Events become visible roughly in
- * the order they were sent, so with one probe in {@value #EVERY} calls the oldest {@value #ASKED} span
- * seconds of sending, more than the pipeline ever reorders.
+ * the order they were sent (each partition in order), and the oldest {@value #ASKED} probes span
+ * {@value #ASKED} x {@value #EVERY} calls; a probe beyond them that is visible already is found later, so
+ * the cap can only overstate a latency, never understate it.
  */
 final class Probes implements AutoCloseable {
 

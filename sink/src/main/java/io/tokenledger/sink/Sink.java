@@ -302,7 +302,8 @@ public final class Sink implements Runnable, AutoCloseable {
   /**
    * Inserts the runs, one per partition, as one INSERT into {@code table}, and returns the partitions whose
    * run is stored. Retryable failures are retried with backoff until the runs are stored, their partitions
-   * are revoked (each is left out of the next attempt) or the sink shuts down.
+   * are revoked (each is left out of the next attempt; once a failed attempt is over on the server) or the
+   * sink shuts down.
    *
    * <p>After a failed attempt nothing is sent again until ClickHouse says what it holds, since the attempt
    * may have landed after all (a timeout after the server wrote the part). First the attempt must be over
@@ -317,15 +318,19 @@ public final class Sink implements Runnable, AutoCloseable {
     long backoffMs = 200;
     while (true) {
       unresolved.keySet().retainAll(owned);
-      if (unresolved.isEmpty()) {
-        return landed;
-      }
-      String step = "insert into [" + table.name() + "] of " + describe(unresolved);
+      String step = "insert into [" + table.name() + "] of "
+          + (unresolved.isEmpty() ? "partitions revoked meanwhile" : describe(unresolved));
       try {
         if (failedAttempt != null) {
+          // even when every partition was revoked: if it landed after their next owner read where to resume,
+          // its rows would be there twice (the rebalance waits for this)
           step = "check of the failed " + step;
           if (clickhouse.isRunning(failedAttempt)) {
             throw new ClickHouse.Retryable("the failed insert " + failedAttempt + " is still running on the server", null);
+          }
+          healthy = true;
+          if (unresolved.isEmpty()) {
+            return landed;
           }
           Map<TopicPartition, Long> held = storedOffsets(unresolved.keySet());
           for (Iterator<Map.Entry<TopicPartition, List<Pending>>> it = unresolved.entrySet().iterator(); it.hasNext(); ) {
@@ -344,6 +349,9 @@ public final class Sink implements Runnable, AutoCloseable {
           }
           failedAttempt = null;
           continue;
+        }
+        if (unresolved.isEmpty()) {
+          return landed;
         }
         List<byte[]> rows = new ArrayList<>();
         unresolved.values().forEach(run -> run.forEach(p -> rows.add(p.row().bytes())));

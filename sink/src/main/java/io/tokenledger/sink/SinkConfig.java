@@ -41,7 +41,11 @@ public record SinkConfig(String bootstrap, String registryUrl, Topics topics, St
     if (!config.database().matches("[A-Za-z_][A-Za-z0-9_]*")) {
       throw new IllegalArgumentException("CLICKHOUSE_DATABASE=" + config.database() + " is not a plain identifier");
     }
-    long most = config.batchRows() + Long.parseLong(String.valueOf(config.consumerConfig().get("max.poll.records"))) - 1;
+    String pollRecords = String.valueOf(config.consumerConfig().get("max.poll.records")).trim();
+    if (!pollRecords.matches("[0-9]{1,9}")) {
+      throw new IllegalArgumentException("TOKENLEDGER_KAFKA_MAX_POLL_RECORDS=" + pollRecords + " is not a number of records");
+    }
+    long most = config.batchRows() + Long.parseLong(pollRecords) - 1;
     if (most > BLOCK_ROWS) {
       throw new IllegalArgumentException("TOKENLEDGER_SINK_BATCH_ROWS + TOKENLEDGER_KAFKA_MAX_POLL_RECORDS - 1 = " + most
           + ": an insert could hold more rows than ClickHouse's block of " + BLOCK_ROWS + " and would no longer be atomic");

@@ -55,16 +55,30 @@ final class LosingProxy implements AutoCloseable {
 
   private void accept() {
     while (!listener.isClosed()) {
+      Socket client;
       try {
-        Socket client = listener.accept();
-        Socket server = new Socket(host, port);
-        open.add(client);
-        open.add(server);
-        threads.execute(() -> pipe(client, server, false));
-        threads.execute(() -> pipe(server, client, true));
+        client = listener.accept();
       } catch (IOException e) {
         return; // closed
       }
+      open.add(client);
+      try {
+        Socket server = new Socket(host, port);
+        open.add(server);
+        threads.execute(() -> pipe(client, server, false));
+        threads.execute(() -> pipe(server, client, true));
+      } catch (IOException | RuntimeException e) {
+        close(client); // the server is down, or the proxy closing: the client sees its connection refused
+      }
+    }
+  }
+
+  private void close(Socket s) {
+    open.remove(s);
+    try {
+      s.close();
+    } catch (IOException e) {
+      // closing anyway
     }
   }
 
@@ -93,9 +107,7 @@ final class LosingProxy implements AutoCloseable {
   @Override
   public void close() throws IOException {
     listener.close();
-    for (Socket s : open) {
-      s.close();
-    }
     threads.shutdownNow();
+    open.forEach(this::close);
   }
 }

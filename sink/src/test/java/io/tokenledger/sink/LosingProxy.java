@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -16,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A TCP proxy in front of a real server that can lose the next answer: the request reaches the server,
  * which does the work, and then the connection is cut before the client reads a byte of the reply. That
- * is what a timeout or a network failure after the server committed looks like to the client.
+ * is what a timeout or a network failure after the server committed looks like to the client. For a while
+ * after that it can refuse every connection, as if the server had gone down.
  */
 final class LosingProxy implements AutoCloseable {
 
@@ -24,6 +26,8 @@ final class LosingProxy implements AutoCloseable {
   private final int port;
   private final ServerSocket listener;
   private final AtomicBoolean armed = new AtomicBoolean();
+  private volatile long refuseNanos;
+  private volatile long refuseUntilNanos;
   private final AtomicInteger lost = new AtomicInteger();
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
@@ -43,8 +47,12 @@ final class LosingProxy implements AutoCloseable {
     return "http://127.0.0.1:" + listener.getLocalPort();
   }
 
-  /** The next answer the server starts to send, on any connection, is dropped with its connection. */
-  void loseNextAnswer() {
+  /**
+   * The next answer the server starts to send, on any connection, is dropped with its connection; then for
+   * {@code refuse} every connection, open or new, is cut at once.
+   */
+  void loseNextAnswer(Duration refuse) {
+    refuseNanos = refuse.toNanos();
     armed.set(true);
   }
 
@@ -62,6 +70,10 @@ final class LosingProxy implements AutoCloseable {
         return; // closed
       }
       open.add(client);
+      if (System.nanoTime() < refuseUntilNanos) {
+        close(client);
+        continue;
+      }
       try {
         Socket server = new Socket(host, port);
         open.add(server);
@@ -91,6 +103,8 @@ final class LosingProxy implements AutoCloseable {
       for (int n; (n = in.read(buf)) >= 0; ) {
         if (answers && armed.compareAndSet(true, false)) {
           lost.incrementAndGet();
+          refuseUntilNanos = System.nanoTime() + refuseNanos;
+          open.forEach(this::close); // pooled connections too
           return;
         }
         out.write(buf, 0, n);

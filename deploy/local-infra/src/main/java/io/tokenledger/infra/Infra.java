@@ -113,7 +113,7 @@ public final class Infra implements AutoCloseable {
     if (clickhouse == null) {
       long t0 = System.nanoTime();
       if (mode == Mode.LOCAL) {
-        localClickHouse = LocalClickHouse.start(dir.resolve("clickhouse"), Ports.free(), Ports.free(), START_TIMEOUT);
+        localClickHouse = LocalClickHouse.startOnFreePorts(dir.resolve("clickhouse"), START_TIMEOUT);
         started.add(localClickHouse);
         clickhouse = new ClickHouseEndpoint(localClickHouse.url(), "default", "");
       } else {

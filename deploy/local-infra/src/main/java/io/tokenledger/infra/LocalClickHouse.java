@@ -27,6 +27,25 @@ public final class LocalClickHouse implements AutoCloseable {
     this.process = process;
   }
 
+  /**
+   * {@link #start} on two free ports. A free port can be taken by another process (an outgoing connection
+   * of a server starting beside this one) before ClickHouse binds it; then it starts again on two others.
+   */
+  public static LocalClickHouse startOnFreePorts(Path dir, Duration timeout) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        Files.deleteIfExists(dir.resolve("log/error.log"));
+        return start(dir, Ports.free(), Ports.free(), timeout);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot prepare ClickHouse directory " + dir, e);
+      } catch (IllegalStateException e) {
+        if (attempt == 3 || !tailOf(dir.resolve("log/error.log")).contains("Address already in use")) {
+          throw e;
+        }
+      }
+    }
+  }
+
   /** Starts a server with its data in {@code dir} and waits until it answers {@code /ping}. */
   public static LocalClickHouse start(Path dir, int httpPort, int tcpPort, Duration timeout) {
     String binary = binary();

@@ -99,7 +99,7 @@ final class LocalStack implements AutoCloseable {
     deleteTree(data);
     Files.createDirectories(data);
     CompletableFuture<LocalClickHouse> chF = CompletableFuture.supplyAsync(() ->
-        LocalClickHouse.start(data.resolve("clickhouse"), Ports.free(), Ports.free(), Duration.ofSeconds(60)));
+        LocalClickHouse.startOnFreePorts(data.resolve("clickhouse"), Duration.ofSeconds(60)));
     CompletableFuture<LocalRegistry> regF = CompletableFuture.supplyAsync(() ->
         LocalRegistry.start(data.resolve("registry"), Ports.free(), Duration.ofSeconds(60)));
     KafkaProcess kafka = KafkaProcess.start(data.resolve("kafka"), Duration.ofSeconds(90));

@@ -96,7 +96,7 @@ public final class Infra implements AutoCloseable {
     if (registry == null) {
       long t0 = System.nanoTime();
       if (mode == Mode.LOCAL) {
-        LocalRegistry r = LocalRegistry.start(dir.resolve("registry"), Ports.free(), START_TIMEOUT);
+        LocalRegistry r = LocalRegistry.startOnFreePort(dir.resolve("registry"), START_TIMEOUT);
         started.add(r);
         registry = r.url();
       } else {

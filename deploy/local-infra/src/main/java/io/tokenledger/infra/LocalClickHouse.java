@@ -27,23 +27,17 @@ public final class LocalClickHouse implements AutoCloseable {
     this.process = process;
   }
 
-  /**
-   * {@link #start} on two free ports. A free port can be taken by another process (an outgoing connection
-   * of a server starting beside this one) before ClickHouse binds it; then it starts again on two others.
-   */
+  /** {@link #start} on two free ports, on two others if one was taken before ClickHouse bound it. */
   public static LocalClickHouse startOnFreePorts(Path dir, Duration timeout) {
-    for (int attempt = 1; ; attempt++) {
+    Path errors = dir.resolve("log/error.log");
+    return Ports.startRetryingTakenPorts(() -> {
       try {
-        Files.deleteIfExists(dir.resolve("log/error.log"));
-        return start(dir, Ports.free(), Ports.free(), timeout);
+        Files.deleteIfExists(errors);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot prepare ClickHouse directory " + dir, e);
-      } catch (IllegalStateException e) {
-        if (attempt == 3 || !tailOf(dir.resolve("log/error.log")).contains("Address already in use")) {
-          throw e;
-        }
       }
-    }
+      return start(dir, Ports.free(), Ports.free(), timeout);
+    }, () -> tailOf(errors));
   }
 
   /** Starts a server with its data in {@code dir} and waits until it answers {@code /ping}. */

@@ -28,6 +28,25 @@ public final class LocalRegistry implements AutoCloseable {
     this.process = process;
   }
 
+  /** {@link #start} on a free port, on another if it was taken before the registry bound it. */
+  public static LocalRegistry startOnFreePort(Path dir, Duration timeout) {
+    Path log = dir.resolve("registry.log");
+    return Ports.startRetryingTakenPorts(() -> {
+      try {
+        Files.deleteIfExists(log);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      return start(dir, Ports.free(), timeout);
+    }, () -> {
+      try {
+        return Files.exists(log) ? Files.readString(log) : "";
+      } catch (IOException e) {
+        return "";
+      }
+    });
+  }
+
   public static LocalRegistry start(Path dir, int port, Duration timeout) {
     Path jar = appJar();
     List<String> cmd = new ArrayList<>(List.of(ServerProcess.javaBinary(), "-Xms64m", "-Xmx384m", "-XX:+UseSerialGC",

@@ -101,7 +101,7 @@ final class LocalStack implements AutoCloseable {
     CompletableFuture<LocalClickHouse> chF = CompletableFuture.supplyAsync(() ->
         LocalClickHouse.startOnFreePorts(data.resolve("clickhouse"), Duration.ofSeconds(60)));
     CompletableFuture<LocalRegistry> regF = CompletableFuture.supplyAsync(() ->
-        LocalRegistry.start(data.resolve("registry"), Ports.free(), Duration.ofSeconds(60)));
+        LocalRegistry.startOnFreePort(data.resolve("registry"), Duration.ofSeconds(60)));
     KafkaProcess kafka = KafkaProcess.start(data.resolve("kafka"), Duration.ofSeconds(90));
     LocalClickHouse ch = chF.join();
     LocalRegistry registry = regF.join();

@@ -29,15 +29,8 @@ public final class LocalClickHouse implements AutoCloseable {
 
   /** {@link #start} on two free ports, on two others if one was taken before ClickHouse bound it. */
   public static LocalClickHouse startOnFreePorts(Path dir, Duration timeout) {
-    Path errors = dir.resolve("log/error.log");
-    return Ports.startRetryingTakenPorts(() -> {
-      try {
-        Files.deleteIfExists(errors);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot prepare ClickHouse directory " + dir, e);
-      }
-      return start(dir, Ports.free(), Ports.free(), timeout);
-    }, () -> tailOf(errors));
+    return Ports.startRetryingTakenPorts(dir.resolve("log/error.log"),
+        () -> start(dir, Ports.free(), Ports.free(), timeout));
   }
 
   /** Starts a server with its data in {@code dir} and waits until it answers {@code /ping}. */

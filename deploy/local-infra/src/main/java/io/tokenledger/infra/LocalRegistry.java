@@ -30,21 +30,7 @@ public final class LocalRegistry implements AutoCloseable {
 
   /** {@link #start} on a free port, on another if it was taken before the registry bound it. */
   public static LocalRegistry startOnFreePort(Path dir, Duration timeout) {
-    Path log = dir.resolve("registry.log");
-    return Ports.startRetryingTakenPorts(() -> {
-      try {
-        Files.deleteIfExists(log);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      return start(dir, Ports.free(), timeout);
-    }, () -> {
-      try {
-        return Files.exists(log) ? Files.readString(log) : "";
-      } catch (IOException e) {
-        return "";
-      }
-    });
+    return Ports.startRetryingTakenPorts(dir.resolve("registry.log"), () -> start(dir, Ports.free(), timeout));
   }
 
   public static LocalRegistry start(Path dir, int port, Duration timeout) {

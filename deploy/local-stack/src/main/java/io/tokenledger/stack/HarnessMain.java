@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.StringJoiner;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -45,8 +46,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * have settled; they are left out of every check and figure.
  *
  * <p>RATE (events per second, 0 for as fast as the pipeline takes them) paces the emitting. Latency is
- * measured exactly on probes: every 500th priced call is looked for in ClickHouse every 250 ms from the
- * moment it is tracked; its latency is the time from {@code track()} to the first query that finds it.
+ * measured exactly on probes: every {@value Probes#EVERY}th call, if priced, is looked for in ClickHouse
+ * every 250 ms from the moment it is tracked; its latency is the time from {@code track()} to the first
+ * query that finds it.
  */
 public final class HarnessMain {
 
@@ -329,8 +331,8 @@ public final class HarnessMain {
           "SELECT uniqExact(breach_id) FROM tokenledger.quota_breaches WHERE " + MEASURED).get(0).get(0)), breaches);
       Map<String, Long> last = processes(stack); // after the faults' restarts: the processes running now
       Map<String, Long> cpuNow = cpuNanos(last);
-      java.util.StringJoiner memory = new java.util.StringJoiner(", ", "peak memory (VmHWM): ", "");
-      java.util.StringJoiner cpu = new java.util.StringJoiner(", ", "CPU time used since start (user + system): ", "");
+      StringJoiner memory = new StringJoiner(", ", "peak memory (VmHWM): ", "");
+      StringJoiner cpu = new StringJoiner(", ", "CPU time used since start (user + system): ", "");
       last.forEach((name, pid) -> {
         memory.add(name + " " + peak(pid));
         long ns = cpuNow.get(name);
@@ -360,7 +362,8 @@ public final class HarnessMain {
 
   /**
    * The k-th poison record, by turns: garbage bytes; a Confluent header naming a schema id the registry does
-   * not have (one of 1,000 from {@code unknownIds}); a valid event's bytes cut short; a valid header on a body that is not Avro at all.
+   * not have (one of 1,000 from {@code unknownIds}); a valid event's bytes cut short; a valid header on a
+   * body that is not Avro at all.
    */
   static byte[] poison(int k, Random r, byte[] validEvent, int unknownIds) {
     switch (k % 4) {

@@ -26,7 +26,7 @@ final class Probes implements AutoCloseable {
 
   /** How often ClickHouse is asked; each latency is at most this much above the truth. */
   static final long POLL_MS = 250;
-  /** One priced call in this many is a probe. */
+  /** One call in this many, if priced, is a probe. */
   static final int EVERY = 500;
   /** At most this many outstanding probes, the oldest, are asked for at a time. */
   static final int ASKED = 200;
@@ -154,7 +154,7 @@ final class Probes implements AutoCloseable {
     for (long[] p : slow.subList(0, Math.min(5, slow.size()))) {
       when.append(when.length() == 0 ? "" : ", ").append(String.format("%.1f s", p[0] / 1000.0));
     }
-    return String.format("p50 %,d ms, p99 %,d ms, max %,d ms (%,d probes, every %,dth priced call; %,d not seen); the "
+    return String.format("p50 %,d ms, p99 %,d ms, max %,d ms (%,d probes, every %,dth call if priced; %,d not seen); the "
         + "five slowest were emitted at %s", l.get(l.size() / 2), l.get(Math.min(l.size() - 1,
         (int) Math.ceil(l.size() * 0.99) - 1)), l.get(l.size() - 1), l.size(), EVERY, outstanding.size(), when);
   }

@@ -10,7 +10,6 @@ import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -28,7 +27,7 @@ public final class PlainAvroSerdes implements SerdeFactory {
   @Override
   public <T extends SpecificRecord> Serde<T> value(Class<T> type) {
     Schema schema = SpecificData.get().getSchema(type);
-    SpecificDatumWriter<T> writer = new SpecificDatumWriter<>(schema);
+    AvroRecordWriter<T> writer = AvroRecordWriter.of(type);
     SpecificDatumReader<T> reader = new SpecificDatumReader<>(schema);
     Serializer<T> serializer = (topic, value) -> {
       if (value == null) {

@@ -35,7 +35,8 @@ public record ProcessorConfig(String bootstrap, String registryUrl, String topic
         c.duration("TOKENLEDGER_PROCESSOR_MAX_FUTURE_SKEW", TopologySettings.DEFAULT_MAX_FUTURE_SKEW),
         c.duration("TOKENLEDGER_PROCESSOR_QUOTA_GRACE", TopologySettings.DEFAULT_QUOTA_GRACE),
         c.duration("TOKENLEDGER_PROCESSOR_QUOTA_STATUS_INTERVAL", TopologySettings.DEFAULT_STATUS_INTERVAL),
-        c.integer("TOKENLEDGER_PROCESSOR_MAX_METADATA_BYTES", TopologySettings.DEFAULT_MAX_METADATA_BYTES, 0, 512 * 1024));
+        c.integer("TOKENLEDGER_PROCESSOR_MAX_METADATA_BYTES", TopologySettings.DEFAULT_MAX_METADATA_BYTES, 0, 512 * 1024),
+        c.bool("TOKENLEDGER_PROCESSOR_DEDUPE_UPGRADE_FROM_0_1", false));
     ProcessorConfig config = new ProcessorConfig(bootstrap, registry, prefix,
         c.string("TOKENLEDGER_PROCESSOR_APPLICATION_ID", "tokenledger-processor"),
         c.integer("TOKENLEDGER_PROCESSOR_THREADS", 1, 1, 64),

@@ -62,9 +62,7 @@ public final class TokenLedgerTopology {
         Consumed.with(Serdes.String(), serdes.value(ModelPricing.class)).withName("read-pricing-models"),
         () -> new CatalogUpdater(book));
 
-    builder.addStateStore(Stores.windowStoreBuilder(
-        Stores.persistentWindowStore(DedupeProcessor.STORE, settings.dedupeRetention(), settings.dedupeRetention(), false),
-        Serdes.String(), Serdes.Long()));
+    DedupeProcessor.addStores(builder, settings.dedupeRetention(), settings.dedupeUpgrade());
 
     EventValidator validator = new EventValidator(settings.maxTokensPerClass(), settings.maxFutureSkew().toMillis(),
         settings.maxMetadataBytes());
@@ -82,7 +80,8 @@ public final class TokenLedgerTopology {
 
     KStream<String, SpecificRecord> priced = byOutcome.get("decoded-valid")
         .mapValues(v -> (UsageEvent) v, Named.as("as-usage-event"))
-        .process(() -> new DedupeProcessor(settings.dedupeRetention(), metrics), Named.as("dedupe"), DedupeProcessor.STORE)
+        .process(() -> new DedupeProcessor(settings.dedupeRetention(), settings.dedupeUpgrade(), metrics),
+            Named.as("dedupe"), DedupeProcessor.storeNames(settings.dedupeUpgrade()))
         .process(() -> new PricingProcessor(book, metrics), Named.as("price"));
 
     Map<String, KStream<String, SpecificRecord>> byPrice = priced.split(Named.as("priced-"))

@@ -15,9 +15,11 @@ import java.time.Duration;
  * @param statusInterval the least time between two quota.status records of one policy (crossings are never delayed)
  * @param maxMetadataBytes metadata larger than this (keys and values, UTF-8) is dropped from the event, which is
  *     still costed: the spend is real even when its annotation is not
+ * @param dedupeUpgrade set while upgrading from 0.1.0, whose ids live in one changelogged store: they are
+ *     copied into this version's stores (see {@link DedupeProcessor})
  */
 public record TopologySettings(Topics topics, Duration dedupeRetention, long maxTokensPerClass, Duration maxFutureSkew,
-    Duration quotaGrace, Duration statusInterval, int maxMetadataBytes) {
+    Duration quotaGrace, Duration statusInterval, int maxMetadataBytes, boolean dedupeUpgrade) {
 
   public static final Duration DEFAULT_DEDUPE_RETENTION = Duration.ofHours(48);
   public static final long DEFAULT_MAX_TOKENS_PER_CLASS = 50_000_000L;
@@ -28,6 +30,6 @@ public record TopologySettings(Topics topics, Duration dedupeRetention, long max
 
   public static TopologySettings defaults(Topics topics) {
     return new TopologySettings(topics, DEFAULT_DEDUPE_RETENTION, DEFAULT_MAX_TOKENS_PER_CLASS, DEFAULT_MAX_FUTURE_SKEW,
-        DEFAULT_QUOTA_GRACE, DEFAULT_STATUS_INTERVAL, DEFAULT_MAX_METADATA_BYTES);
+        DEFAULT_QUOTA_GRACE, DEFAULT_STATUS_INTERVAL, DEFAULT_MAX_METADATA_BYTES, false);
   }
 }

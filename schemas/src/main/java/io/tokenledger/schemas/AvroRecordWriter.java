@@ -131,7 +131,8 @@ public final class AvroRecordWriter<T extends SpecificRecord> {
           };
         }
         case ENUM:
-          return (value, out) -> out.writeEnum(value instanceof Enum<?> e ? e.ordinal() : schema.getEnumOrdinal(value.toString()));
+          return (value, out) -> out.writeEnum(value instanceof Enum<?> e ? e.ordinal()
+              : schema.getEnumOrdinal(value.toString()));
         case FIXED:
           return (value, out) -> out.writeFixed(((GenericFixed) value).bytes(), 0, schema.getFixedSize());
         case STRING:

@@ -42,7 +42,8 @@ class AvroRecordWriterTest {
           .sorted()
           .<Class<? extends SpecificRecord>>map(n -> {
             try {
-              return Class.forName("io.tokenledger.avro." + n.substring(0, n.length() - 5)).asSubclass(SpecificRecord.class);
+              return Class.forName("io.tokenledger.avro." + n.substring(0, n.length() - 5))
+                  .asSubclass(SpecificRecord.class);
             } catch (ClassNotFoundException e) {
               throw new AssertionError("no generated class for " + n, e);
             }
@@ -87,8 +88,9 @@ class AvroRecordWriterTest {
 
   @Test
   void refusesADecimalWithMoreDigitsThanItsScaleLikeAvro() {
-    CostedUsage c = CostedUsage.newBuilder().setEvent(UsageEvent.newBuilder().setEventId("e").setEventTime(Instant.EPOCH)
-            .setOrgId("o").setProvider("p").setModel("m").build())
+    CostedUsage c = CostedUsage.newBuilder()
+        .setEvent(UsageEvent.newBuilder().setEventId("e").setEventTime(Instant.EPOCH).setOrgId("o").setProvider("p")
+            .setModel("m").build())
         .setInputCost(new BigDecimal("0.0000000000001")).setCachedInputCost(BigDecimal.ONE)
         .setCacheWriteCost(BigDecimal.ONE).setOutputCost(BigDecimal.ONE).setReasoningCost(BigDecimal.ONE)
         .setRequestFee(BigDecimal.ONE).setTotalCost(BigDecimal.ONE).setPricingKey("k").setPriceVersionId("v")

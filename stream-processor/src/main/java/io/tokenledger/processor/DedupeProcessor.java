@@ -46,9 +46,9 @@ import org.slf4j.LoggerFactory;
  * When the task starts, after its stores are restored, the batches after that one are put into the index:
  * after a clean stop, the partly filled batch; on an instance that never had the task, all of them. The
  * index and the marker are lost or rolled back together: an aborted transaction closes the task dirty,
- * which deletes its whole state directory; after a crash either a store had flushed, the task is found
- * corrupted and its directory deleted, or none had and every store reopens as at the last clean close (see
- * docs/decisions.md). So the index never keeps an id whose transaction did not commit, and the replay from
+ * which deletes its whole state directory; after a crash either a store had flushed or had never been
+ * closed cleanly, the task is found corrupted and its directory deleted, or every store reopens as at the
+ * last clean close (see docs/decisions.md). So the index never keeps an id whose transaction did not commit, and the replay from
  * the marker brings it up to the log restored from its changelog. Batch numbers are never reused (expiry
  * keeps the newest batch), so a marker left on another instance's disk never skips a batch.
  *
@@ -56,8 +56,8 @@ import org.slf4j.LoggerFactory;
  * {@code upgrade} set, that store is in the topology again, read-only, and until key 0 is in the log each
  * event copies up to {@value #MIGRATED_PER_EVENT} of its ids into the index and the log (a bounded amount per
  * transaction) while lookups also ask it. Like Kafka Streams' own {@code upgrade.from}, the setting is for
- * the upgrade only: a logged store that is never written has no changelog offset to keep, so Kafka Streams
- * finds its task corrupted and rebuilds it from the changelogs at every start while the store is there.
+ * the upgrade only: a logged store that is never written can leave Kafka Streams without an offset for it
+ * (seen with an empty changelog), and it then finds the task corrupted and rebuilds it at every start.
  */
 final class DedupeProcessor implements Processor<String, UsageEvent, String, UsageEvent> {
 
@@ -112,7 +112,8 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
   }
 
   static String[] storeNames(boolean upgrade) {
-    return upgrade ? new String[] {INDEX, ID_LOG, INDEXED_THROUGH, LEGACY} : new String[] {INDEX, ID_LOG, INDEXED_THROUGH};
+    return upgrade ? new String[] {INDEX, ID_LOG, INDEXED_THROUGH, LEGACY}
+        : new String[] {INDEX, ID_LOG, INDEXED_THROUGH};
   }
 
   /** Runs after the task's stores are restored, and again on this object if the task is revived. */

@@ -58,7 +58,8 @@ class DedupeTopologyTest {
     StreamsBuilder builder = new StreamsBuilder();
     TopologySettings defaults = TopologySettings.defaults(topics);
     TopologySettings settings = new TopologySettings(topics, retention, defaults.maxTokensPerClass(),
-        defaults.maxFutureSkew(), defaults.quotaGrace(), defaults.statusInterval(), defaults.maxMetadataBytes(), upgrade);
+        defaults.maxFutureSkew(), defaults.quotaGrace(), defaults.statusInterval(), defaults.maxMetadataBytes(),
+        upgrade);
     TokenLedgerTopology.build(builder, settings, serdes, new PipelineMetrics(new SimpleMeterRegistry()));
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "dedupe-test");
@@ -155,7 +156,8 @@ class DedupeTopologyTest {
     KeyValueStore<Long, byte[]> log = driver.getKeyValueStore(DedupeProcessor.ID_LOG);
     List<String> ids = new ArrayList<>();
     try (var it = log.all()) {
-      it.forEachRemaining((KeyValue<Long, byte[]> kv) -> DedupeProcessor.IdBatch.forEach(kv.value, (id, ts) -> ids.add(id)));
+      it.forEachRemaining((KeyValue<Long, byte[]> kv) ->
+          DedupeProcessor.IdBatch.forEach(kv.value, (id, ts) -> ids.add(id)));
     }
     return ids;
   }

@@ -46,8 +46,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The processor as a separate JVM, killed with SIGKILL twice while events flow and stopped cleanly twice, all
  * in one state directory, then replaced by an instance with an empty state directory; each instance also gets
- * retries of events sent before it started. A read_committed consumer sees every event costed exactly once, the exact total, and
- * each quota threshold alerted exactly once.
+ * retries of events sent before it started. A read_committed consumer sees every event costed exactly once,
+ * the exact total, and each quota threshold alerted exactly once.
  */
 @ExtendWith(InfraExtension.class)
 class ProcessorKillIT {

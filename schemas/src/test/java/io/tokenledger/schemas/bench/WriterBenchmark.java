@@ -57,7 +57,8 @@ public class WriterBenchmark {
     costed = CostedUsage.newBuilder().setEvent(event).setInputCost(part).setCachedInputCost(part)
         .setCacheWriteCost(BigDecimal.ZERO.setScale(12)).setOutputCost(part).setReasoningCost(part)
         .setRequestFee(BigDecimal.ZERO.setScale(12)).setTotalCost(part.multiply(BigDecimal.valueOf(4)))
-        .setPricingKey("openai/gpt-4o").setPriceVersionId("gpt-4o@2").setPriceEffectiveFrom(Instant.parse("2024-08-06T00:00:00Z"))
+        .setPricingKey("openai/gpt-4o").setPriceVersionId("gpt-4o@2")
+        .setPriceEffectiveFrom(Instant.parse("2024-08-06T00:00:00Z"))
         .setPricedAt(Instant.now()).build();
     avroEvents = new SpecificDatumWriter<>(UsageEvent.getClassSchema());
     avroCosted = new SpecificDatumWriter<>(CostedUsage.getClassSchema());

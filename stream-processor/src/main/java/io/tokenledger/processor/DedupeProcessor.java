@@ -89,6 +89,7 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
   /** The 0.1.0 store's ids are all in the index and the log (always, unless upgrading). */
   private boolean migrated;
   private KeyValueIterator<Windowed<String>, Long> legacyIds;
+  private long legacyCopied;
   private Cancellable expiry;
 
   DedupeProcessor(Duration retention, boolean upgrade, PipelineMetrics metrics) {
@@ -212,16 +213,20 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
   private void migrateSome() {
     if (legacyIds == null) {
       legacyIds = legacy.all();
+      legacyCopied = 0;
     }
     for (int i = 0; i < MIGRATED_PER_EVENT && legacyIds.hasNext(); i++) {
       KeyValue<Windowed<String>, Long> kv = legacyIds.next();
       remember(kv.key.key(), kv.value);
+      legacyCopied++;
     }
     if (!legacyIds.hasNext()) {
       legacyIds.close();
       legacyIds = null;
       log.put(MIGRATED, new byte[0]);
       migrated = true;
+      LOG.info("task {}: all {} ids of the 0.1.0 dedupe store are copied; once every task has said so, restart "
+          + "without TOKENLEDGER_PROCESSOR_DEDUPE_UPGRADE_FROM_0_1", context.taskId(), legacyCopied);
     }
   }
 

@@ -40,30 +40,65 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.state.RocksDBConfigSetter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.rocksdb.Options;
 
 /**
- * The processor as a separate JVM, killed with SIGKILL twice while events flow and stopped cleanly twice, all
- * in one state directory, then replaced by an instance with an empty state directory; each instance also gets
- * retries of events sent before it started. A read_committed consumer sees every event costed exactly once,
- * the exact total, and each quota threshold alerted exactly once.
+ * The processor as a separate JVM, killed with SIGKILL and stopped cleanly while events flow, restarted in
+ * the same state directory or on an empty one; each instance also gets retries of events sent before it
+ * started. A read_committed consumer sees every event costed exactly once, the exact total, and each quota
+ * threshold alerted exactly once.
  */
 @ExtendWith(InfraExtension.class)
 class ProcessorKillIT {
 
-  /**
-   * How each instance ends: killed; stopped; killed after that clean restart; stopped after restarting from that
-   * crash (its local stores are either wiped or back as at the clean stop: the log has batches they lack);
-   * then a new instance.
-   */
-  static final boolean[] KILLED = {true, false, true, false, false};
-  static final int ROUNDS = KILLED.length;
   static final int EVENTS_PER_ROUND = 3_000;
   static final int RETRIES_PER_ROUND = 300;
 
+  /**
+   * Instances end: killed; stopped; killed after that clean restart; stopped after restarting from that crash
+   * (its local stores are either wiped or back as at the clean stop: the log has batches they lack); then a
+   * new instance.
+   */
   @Test
   void shouldCostEveryEventOnceAndAlertOnceAcrossKillsRestartsAndANewInstance(Infra infra) throws Exception {
+    run(infra, new boolean[] {true, false, true, false, false}, Map.of(), true);
+  }
+
+  /**
+   * Stopped cleanly, then killed with write buffers so small that RocksDB flushed while events flowed: the
+   * killed instance's disk holds ids of events whose transaction never committed. Kafka Streams must find the
+   * task corrupted and wipe it (with the default buffers it would roll back instead, as in the test above), or
+   * those events would be dropped as duplicates when they are processed again.
+   */
+  @Test
+  void shouldLoseNoEventWhenTheKilledInstanceHadFlushedUncommittedIds(Infra infra) throws Exception {
+    Path dir = run(infra, new boolean[] {false, true, false}, Map.of("TOKENLEDGER_KAFKA_ROCKSDB_CONFIG_SETTER",
+        TinyWriteBuffers.class.getName()), false);
+    assertThat(Files.readString(dir.resolve("processor-2.log"))).contains("corrupted");
+  }
+
+  /** RocksDB write buffers of 64 KiB: memtables flush every few hundred events. */
+  public static final class TinyWriteBuffers implements RocksDBConfigSetter {
+    @Override
+    public void setConfig(String storeName, Options options, Map<String, Object> configs) {
+      options.setWriteBufferSize(64 * 1024);
+    }
+
+    @Override
+    public void close(String storeName, Options options) {}
+  }
+
+  /**
+   * Runs one processor instance per round, each ended as {@code killed} says, in one state directory (the last
+   * in a new one if {@code newInstanceLast}), sending each round's events and retries of earlier ones; then
+   * checks every event costed once, the exact total and each alert once. Returns the directory of the logs.
+   */
+  private Path run(Infra infra, boolean[] killed, Map<String, String> extraEnv, boolean newInstanceLast)
+      throws Exception {
+    int rounds = killed.length;
     Topics topics = Topics.withPrefix(InfraExtension.uniqueName("kill") + ".").withPartitions(3);
     Map<String, Object> client = Map.of("bootstrap.servers", infra.kafkaBootstrap());
     TopicAdmin.ensure(client, topics.all(), (short) 1);
@@ -91,6 +126,7 @@ class ProcessorKillIT {
     // a killed instance never leaves the group: let the broker notice within seconds
     env.put("TOKENLEDGER_KAFKA_SESSION_TIMEOUT_MS", "6000");
     env.put("TOKENLEDGER_KAFKA_HEARTBEAT_INTERVAL_MS", "1000");
+    env.putAll(extraEnv);
     List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m"), ProcessorMain.class.getName());
 
     List<CostedUsage> costed = new CopyOnWriteArrayList<>();
@@ -103,8 +139,8 @@ class ProcessorKillIT {
     List<ProducerRecord<String, byte[]>> sentEvents = new ArrayList<>();
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", infra.kafkaBootstrap(),
         "acks", "all"), new StringSerializer(), new ByteArraySerializer())) {
-      for (int round = 0; round < ROUNDS; round++) {
-        if (round == ROUNDS - 1) {
+      for (int round = 0; round < rounds; round++) {
+        if (newInstanceLast && round == rounds - 1) {
           // the last instance is a new one: its state comes from the changelogs alone
           env.put("TOKENLEDGER_PROCESSOR_STATE_DIR", dir.resolve("state-of-another-instance").toString());
         }
@@ -126,7 +162,7 @@ class ProcessorKillIT {
         long before = costed.size();
         int target = 200 + random.nextInt(1_500);
         int total = sentEvents.size();
-        boolean killNext = KILLED[round];
+        boolean killNext = killed[round];
         try {
           await().atMost(Duration.ofSeconds(120)).until(() -> killNext ? costed.size() > before + target
               : costed.size() >= total);
@@ -143,12 +179,13 @@ class ProcessorKillIT {
     }
     Thread.sleep(1_000); // a duplicate, had one been written, would be readable by now
     reader.interrupt();
-    assertThat(costed).hasSize(ROUNDS * EVENTS_PER_ROUND);
+    assertThat(costed).hasSize(rounds * EVENTS_PER_ROUND);
     assertThat(costed).extracting(c -> c.getEvent().getEventId()).doesNotHaveDuplicates();
     assertThat(costed.stream().map(CostedUsage::getTotalCost).reduce(BigDecimal.ZERO, BigDecimal::add))
         .isEqualByComparingTo(expected);
-    // org-0 spends about $5,600: past 25, 50, 75 and 100 % of $1,000, each alerted once
+    // org-0 spends about $1,100 per round: past 25, 50, 75 and 100 % of $1,000 in the first, each alerted once
     assertThat(breaches).extracting(QuotaBreach::getThresholdPercent).containsExactlyInAnyOrder(25, 50, 75, 100);
+    return dir;
   }
 
   private static Thread follow(Infra infra, RegistrySerdes serdes, Topics topics, List<CostedUsage> costed,

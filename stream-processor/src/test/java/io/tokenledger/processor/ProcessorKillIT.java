@@ -64,7 +64,7 @@ class ProcessorKillIT {
    */
   @Test
   void shouldCostEveryEventOnceAndAlertOnceAcrossKillsRestartsAndANewInstance(Infra infra) throws Exception {
-    run(infra, new boolean[] {true, false, true, false, false}, Map.of(), true);
+    run(infra, new boolean[] {true, false, true, false, false}, Map.of(), true, -1);
   }
 
   /**
@@ -75,8 +75,9 @@ class ProcessorKillIT {
    */
   @Test
   void shouldLoseNoEventWhenTheKilledInstanceHadFlushedUncommittedIds(Infra infra) throws Exception {
+    // killed late in its round, so that every task has written past a buffer's worth
     Path dir = run(infra, new boolean[] {false, true, false}, Map.of("TOKENLEDGER_KAFKA_ROCKSDB_CONFIG_SETTER",
-        TinyWriteBuffers.class.getName()), false);
+        TinyWriteBuffers.class.getName()), false, EVENTS_PER_ROUND * 9 / 10);
     assertThat(Files.readString(dir.resolve("processor-2.log"))).contains("corrupted");
   }
 
@@ -93,11 +94,12 @@ class ProcessorKillIT {
 
   /**
    * Runs one processor instance per round, each ended as {@code killed} says, in one state directory (the last
-   * in a new one if {@code newInstanceLast}), sending each round's events and retries of earlier ones; then
-   * checks every event costed once, the exact total and each alert once. Returns the directory of the logs.
+   * in a new one if {@code newInstanceLast}), sending each round's events and retries of earlier ones; an
+   * instance is killed once {@code killAfter} of its round's events are costed (-1: a random 200 to 1,700).
+   * Then checks every event costed once, the exact total and each alert once. Returns the directory of the logs.
    */
-  private Path run(Infra infra, boolean[] killed, Map<String, String> extraEnv, boolean newInstanceLast)
-      throws Exception {
+  private Path run(Infra infra, boolean[] killed, Map<String, String> extraEnv, boolean newInstanceLast,
+      int killAfter) throws Exception {
     int rounds = killed.length;
     Topics topics = Topics.withPrefix(InfraExtension.uniqueName("kill") + ".").withPartitions(3);
     Map<String, Object> client = Map.of("bootstrap.servers", infra.kafkaBootstrap());
@@ -160,7 +162,8 @@ class ProcessorKillIT {
         }
         producer.flush();
         long before = costed.size();
-        int target = 200 + random.nextInt(1_500);
+        int drawn = 200 + random.nextInt(1_500);
+        int target = killAfter < 0 ? drawn : killAfter;
         int total = sentEvents.size();
         boolean killNext = killed[round];
         try {

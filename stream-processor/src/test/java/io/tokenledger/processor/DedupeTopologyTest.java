@@ -23,7 +23,6 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -61,11 +60,7 @@ class DedupeTopologyTest {
         defaults.maxFutureSkew(), defaults.quotaGrace(), defaults.statusInterval(), defaults.maxMetadataBytes(),
         upgrade);
     TokenLedgerTopology.build(builder, settings, serdes, new PipelineMetrics(new SimpleMeterRegistry()));
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "dedupe-test");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
+    Properties props = Fixtures.driverProperties("dedupe-test", stateDir);
     driver = new TopologyTestDriver(builder.build(props), props, NOW);
     driver.createInputTopic(topics.pricingModels().name(), new StringSerializer(),
         serdes.value(ModelPricing.class).serializer()).pipeInput("openai/gpt-4o-mini", pricing("openai", "gpt-4o-mini",

@@ -5,14 +5,30 @@ import io.tokenledger.avro.ModelPricing;
 import io.tokenledger.avro.PriceVersion;
 import io.tokenledger.avro.UsageEvent;
 import java.math.BigDecimal;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.streams.StreamsConfig;
 
 /** Test data: prices and events built in one line each. */
 final class Fixtures {
 
   private Fixtures() {}
+
+  /**
+   * Settings for a TopologyTestDriver: explicit internal names, as in production, and its own state directory
+   * (two builds on one machine must not share, and lock, the default one).
+   */
+  static Properties driverProperties(String applicationId, Path stateDir) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
+    return props;
+  }
 
   static BigDecimal usd(String s) {
     return new BigDecimal(s).setScale(12);

@@ -26,7 +26,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -56,12 +55,7 @@ class PricingTopologyTest {
     registry = new SimpleMeterRegistry();
     StreamsBuilder builder = new StreamsBuilder();
     TokenLedgerTopology.build(builder, TopologySettings.defaults(topics), serdes, new PipelineMetrics(registry));
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "pricing-test");
-    // its own state directory: two builds on one machine must not share (and lock) the default one
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, "true");
+    Properties props = Fixtures.driverProperties("pricing-test", stateDir);
     driver = new TopologyTestDriver(builder.build(props), props, NOW);
     prices = driver.createInputTopic(topics.pricingModels().name(), new StringSerializer(),
         serdes.value(ModelPricing.class).serializer());

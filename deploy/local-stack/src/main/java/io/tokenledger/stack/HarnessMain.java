@@ -26,6 +26,7 @@ import java.util.Random;
 import java.util.StringJoiner;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -69,6 +70,11 @@ public final class HarnessMain {
   /** Where the made-up schema ids of each phase's poison records start. */
   private static final int MEASURED_UNKNOWN_IDS = 900_000_000;
   private static final int WARMUP_UNKNOWN_IDS = 800_000_000;
+  /**
+   * The PostgreSQL baseline writes at most this many of the calls, the first ones: at its 10,000 calls/s a
+   * million take under two minutes, and its rate is steady long before.
+   */
+  private static final int BASELINE_MAX = 1_000_000;
   static final String MEASURED = "org_id NOT LIKE '" + WARMUP_ORG + "%'";
 
   private HarnessMain() {}
@@ -89,17 +95,29 @@ public final class HarnessMain {
     System.exit(failures == 0 ? 0 : 1);
   }
 
-  record Call(Usage usage, String id, String org, Instant at, BigDecimal cost, PostgresBaseline.Row baseline) {
-    Call(Usage usage, String id, String org, Instant at, BigDecimal cost, boolean batch, String endpoint) {
-      this(usage, id, org, at, cost, PostgresBaseline.Row.from(usage, batch, endpoint, "chat", cost));
+  /** One generated call; {@code model} is the catalog entry it names, null for a model the catalog lacks. */
+  record Call(Usage usage, String id, String org, Instant at, JsonNode model, boolean batch, String endpoint) {
+
+    /** What the catalog file says it costs, computed on each call; null when no price is in force. */
+    BigDecimal cost() {
+      return model == null ? null : expectedCost(model, at, usage.inputTokens(), usage.cachedInputTokens(),
+          usage.cacheWrite5mTokens(), usage.cacheWrite1hTokens(), usage.outputTokens(), usage.reasoningTokens(), batch);
+    }
+
+    PostgresBaseline.Row baseline() {
+      return PostgresBaseline.Row.from(usage, batch, endpoint, "chat", cost());
     }
   }
 
   /**
    * The generated calls, the i-th of a seeded stream each: orgs skewed like real traffic (200 of them), every
    * token class, long contexts and batch calls, 3 % late within the day, 0.5 % naming a model with no price,
-   * one in {@value #HUGE_METADATA_EVERY} carrying hundreds of kilobytes of metadata; with the cost the catalog
-   * file gives it, null when no price is in force. The warm-up draws from the same mix, for other orgs.
+   * one in {@value #HUGE_METADATA_EVERY} carrying hundreds of kilobytes of metadata. The warm-up draws from the
+   * same mix, for other orgs.
+   *
+   * <p>Two loads of the same seed and {@code now} draw the same calls: the harness draws them once to compute
+   * what they must cost, again while it emits them, and once more for the PostgreSQL baseline, so that no
+   * call is held in memory and a run can go on for as long as its disk allows.
    */
   static final class Load {
     private static final int ORGS = 200;
@@ -125,7 +143,8 @@ public final class HarnessMain {
     }
 
     Call next(int i) {
-      String id = idPrefix + i;
+      // every Probes.EVERY-th call can be a probe: its id says so to the harness's view in ClickHouse
+      String id = (i % Probes.EVERY == 0 ? Probes.ID_PREFIX : "") + idPrefix + i;
       String org = orgPrefix + Math.min(ORGS - 1, (int) (-Math.log(1 - r.nextDouble()) * 20));
       Instant at = now.minusMillis(r.nextInt(100) < 3 ? (long) (r.nextDouble() * dayMs) : r.nextInt(60_000));
       if (r.nextInt(1000) < 5) {
@@ -141,7 +160,6 @@ public final class HarnessMain {
       long out = r.nextInt(2_000);
       long reasoning = r.nextInt(4) == 0 ? r.nextInt(3_000) : 0;
       boolean batch = r.nextInt(20) == 0;
-      BigDecimal cost = expectedCost(m, at, in, cached, w5, w1, out, reasoning, batch);
       String endpoint = "/api/" + r.nextInt(5);
       Usage.Builder ub = Usage.builder().eventId(id).eventTime(at).orgId(org).userId("u" + r.nextInt(50))
           .provider(m.path("provider").asText()).model(m.path("model").asText()).inputTokens(in).cachedInputTokens(cached)
@@ -151,7 +169,7 @@ public final class HarnessMain {
         // a service that puts whole prompts in metadata: still costed, the metadata dropped
         ub.metadata(Map.of("prompt", "p".repeat(200_000 + r.nextInt(400_000))));
       }
-      return new Call(ub.build(), id, org, at, cost, batch, endpoint);
+      return new Call(ub.build(), id, org, at, m, batch, endpoint);
     }
   }
 
@@ -162,26 +180,29 @@ public final class HarnessMain {
     catalog.path("models").forEach(models::add);
     Instant now = Instant.now();
 
-    // generate the load and compute what it must cost, independently of the processor's code
-    Load load = new Load(models, seed, "h-" + seed + "-", "org-", now);
-    List<Call> calls = new ArrayList<>(n);
+    // draw the load and compute what it must cost, independently of the processor's code; the calls are
+    // drawn again, from the same seed, while they are emitted
+    java.util.function.Supplier<Load> measuredLoad = () -> new Load(models, seed, "h-" + seed + "-", "org-", now);
+    Load load = measuredLoad.get();
     Map<String, BigDecimal> expectedByOrgDay = new TreeMap<>();
     Map<String, BigDecimal> orgSpendToday = new HashMap<>();
     int unknown = 0;
     int hugeMetadata = 0;
+    long drawing = System.nanoTime();
     for (int i = 0; i < n; i++) {
       Call c = load.next(i);
-      calls.add(c);
-      if (c.cost() == null) {
+      BigDecimal cost = c.cost();
+      if (cost == null) {
         unknown++; // a model with no price, or no version in force at that time
         continue;
       }
       if (Load.hugeMetadata(i)) {
         hugeMetadata++;
       }
-      expectedByOrgDay.merge(c.org() + " " + LocalDate.ofInstant(c.at(), ZoneOffset.UTC), c.cost(), BigDecimal::add);
-      orgSpendToday.merge(c.org(), c.cost(), BigDecimal::add);
+      expectedByOrgDay.merge(c.org() + " " + LocalDate.ofInstant(c.at(), ZoneOffset.UTC), cost, BigDecimal::add);
+      orgSpendToday.merge(c.org(), cost, BigDecimal::add);
     }
+    drawing = System.nanoTime() - drawing;
     int priced = n - unknown;
     int malformed = Math.max(1, n / 500);
 
@@ -212,8 +233,9 @@ public final class HarnessMain {
     }
 
     Path data = Path.of(".tokenledger", "harness").toAbsolutePath();
-    System.out.printf("harness: %,d calls (seed %d, %s): %,d priced, %,d unpriced, ~1%% retried, %,d malformed records%n", n,
-        seed, rate > 0 ? String.format("paced at %,d/s", rate) : "unpaced", priced, unknown, malformed);
+    System.out.printf("harness: %,d calls (seed %d, %s): %,d priced, %,d unpriced, ~1%% retried, %,d malformed records; "
+        + "expected costs computed in %.1f s%n", n, seed, rate > 0 ? String.format("paced at %,d/s", rate) : "unpaced",
+        priced, unknown, malformed, drawing / 1e9);
     int failures;
     double pipelineRate;
     try (LocalStack stack = LocalStack.start(data, catalogFile, policies);
@@ -234,14 +256,15 @@ public final class HarnessMain {
       Warmup warm = warmUp(stack, senders, pids, rate, new Load(models, seed + 1, WARMUP_ORG + now.toEpochMilli() + "-",
           WARMUP_ORG + "org-", now));
       int warmup = warm.priced();
-      // the calls generated above fill this JVM's heap: collect it now rather than in the measured window
+      // the warm-up's calls and the drawing above left garbage: collect it now rather than in the measured window
       System.gc();
       Map<String, Long> cpuAtStart = cpuNanos(pids);
       Map<String, Long> compilersAtStart = compilerNanosByProcess(pids);
       long t0 = System.nanoTime();
       probes.startClock(warmup);
       Faults chaos = faults ? Faults.start(stack, n) : null;
-      int retried = emit(senders, calls, new Poison(n / malformed, malformed, "org-0", MEASURED_UNKNOWN_IDS), rate, t0,
+      Load emitting = measuredLoad.get();
+      int retried = emit(senders, emitting::next, n, new Poison(n / malformed, malformed, "org-0", MEASURED_UNKNOWN_IDS), rate, t0,
           Long.MAX_VALUE, new Random(seed), probes, chaos).retried();
       raw.flush();
       var stats = tracker.close(Duration.ofSeconds(120));
@@ -277,6 +300,7 @@ public final class HarnessMain {
       System.out.println("steady: " + probes.steadyRate());
       probes.awaitAll(5_000);
       System.out.println("emit to visible in ClickHouse: " + probes.summary());
+      System.out.println("  " + probes.overTime());
       Thread.sleep(1_500); // let a late duplicate, if the pipeline wrongly let one through, land too
 
       failures = 0;
@@ -345,11 +369,18 @@ public final class HarnessMain {
         System.out.println("faults: " + chaos.summary());
       }
     }
-    // the seeds' way, on the same calls, after the pipeline has stopped so that the two do not share the CPU
-    System.out.printf("baseline: the same %,d calls, one log_ai_usage() INSERT each into PostgreSQL, %d connections...%n",
-        calls.size(), PostgresBaseline.DEFAULT_THREADS);
-    PostgresBaseline.Result baseline = PostgresBaseline.runLocal(data.resolve("postgres"),
-        calls.stream().map(Call::baseline).toList(), PostgresBaseline.DEFAULT_THREADS);
+    // the seeds' way, on the same calls (the first BASELINE_MAX of a longer run: its rate is steady well before),
+    // after the pipeline has stopped so that the two do not share the CPU
+    int baselineCalls = Math.min(n, BASELINE_MAX);
+    System.out.printf("baseline: %s %,d calls, one log_ai_usage() INSERT each into PostgreSQL, %d connections...%n",
+        baselineCalls == n ? "the same" : "the first", baselineCalls, PostgresBaseline.DEFAULT_THREADS);
+    Load again = measuredLoad.get();
+    List<PostgresBaseline.Row> rows = new ArrayList<>(baselineCalls);
+    for (int i = 0; i < baselineCalls; i++) {
+      rows.add(again.next(i).baseline());
+    }
+    PostgresBaseline.Result baseline = PostgresBaseline.runLocal(data.resolve("postgres"), rows,
+        PostgresBaseline.DEFAULT_THREADS);
     System.out.println(baseline.summary());
     failures += baseline.ok() ? 0 : 1;
     if (rate == 0) {
@@ -404,25 +435,26 @@ public final class HarnessMain {
   private record Sent(int calls, int retried) {}
 
   /**
-   * Sends {@code calls} at {@code rate} from {@code t0} (0: as fast as they go), each retried one time in 100,
-   * with {@code poison} mixed in, until {@code stopAtNanos}. The warm-up and the measured run both send
-   * through this small method, so the measured calls run code the JIT has already compiled.
+   * Sends {@code count} calls, the i-th from {@code calls} (asked in order, from 0), at {@code rate} from
+   * {@code t0} (0: as fast as they go), each retried one time in 100, with {@code poison} mixed in, until
+   * {@code stopAtNanos}. The warm-up and the measured run both send through this small method, so the measured
+   * calls run code the JIT has already compiled.
    */
-  private static Sent emit(Senders out, List<Call> calls, Poison poison, int rate, long t0, long stopAtNanos, Random r,
-      Probes probes, Faults chaos) {
+  private static Sent emit(Senders out, IntFunction<Call> calls, int count, Poison poison, int rate, long t0,
+      long stopAtNanos, Random r, Probes probes, Faults chaos) {
     int retried = 0;
     int i = 0;
-    for (; i < calls.size() && System.nanoTime() < stopAtNanos; i++) {
+    for (; i < count && System.nanoTime() < stopAtNanos; i++) {
       if (rate > 0) {
         pace(t0, i, rate);
       }
-      Call c = calls.get(i);
+      Call c = calls.apply(i);
       out.tracker().track(c.usage());
       if (chaos != null) {
         chaos.emitted(i + 1);
       }
       if (probes != null && i % Probes.EVERY == 0 && c.cost() != null) {
-        probes.emitted(c.id(), c.org(), c.at().toEpochMilli());
+        probes.emitted(c.id());
       }
       if (r.nextInt(100) == 0) {
         out.tracker().track(c.usage()); // a retry: the processor must drop it as a duplicate
@@ -464,7 +496,7 @@ public final class HarnessMain {
       long compilers = compilerNanos(pids);
       long all = cpuNanos(pids).values().stream().mapToLong(Long::longValue).sum();
       // at the measured rate: the code paths it will run
-      Sent s = emit(out, round, poison, rate, System.nanoTime(), stopAt, r, null, null);
+      Sent s = emit(out, round::get, round.size(), poison, rate, System.nanoTime(), stopAt, r, null, null);
       sent += s.calls();
       retried += s.retried();
       priced += (int) round.subList(0, s.calls()).stream().filter(c -> c.cost() != null).count();

@@ -74,9 +74,10 @@ final class Faults {
           Thread.sleep(20);
         }
         long t0 = System.nanoTime();
-        System.out.printf("  fault at %,d calls: %s...%n", emitted, f.name());
+        int at = emitted;
+        System.out.printf("  fault at %,d calls: %s...%n", at, f.name());
         f.step().run(stack);
-        String line = String.format("%s at %,d calls (back in %.1f s)", f.name(), emitted, (System.nanoTime() - t0) / 1e9);
+        String line = String.format("%s at %,d calls (over in %.1f s)", f.name(), at, (System.nanoTime() - t0) / 1e9);
         synchronized (done) {
           done.add(line);
         }

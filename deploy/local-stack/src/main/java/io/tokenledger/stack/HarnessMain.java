@@ -115,9 +115,10 @@ public final class HarnessMain {
    * one in {@value #HUGE_METADATA_EVERY} carrying hundreds of kilobytes of metadata. The warm-up draws from the
    * same mix, for other orgs.
    *
-   * <p>Two loads of the same seed and {@code now} draw the same calls: the harness draws them once to compute
-   * what they must cost, again while it emits them, and once more for the PostgreSQL baseline, so that no
-   * call is held in memory and a run can go on for as long as its disk allows.
+   * <p>{@link #next} draws the next call of the stream and must be asked for i = 0, 1, 2, ... in order. Two
+   * loads of the same seed and {@code now} draw the same calls: the harness draws them once to compute what
+   * they must cost, again while it emits them, and once more for the PostgreSQL baseline, so that the
+   * measured calls are not held in memory and a run's length is bounded by its disk, not by this JVM's heap.
    */
   static final class Load {
     private static final int ORGS = 200;
@@ -300,7 +301,7 @@ public final class HarnessMain {
       System.out.println("steady: " + probes.steadyRate());
       probes.awaitAll(5_000);
       System.out.println("emit to visible in ClickHouse: " + probes.summary());
-      System.out.println("  " + probes.overTime());
+      System.out.println("  " + probes.overTime((emitted - t0) / 1_000_000));
       Thread.sleep(1_500); // let a late duplicate, if the pipeline wrongly let one through, land too
 
       failures = 0;

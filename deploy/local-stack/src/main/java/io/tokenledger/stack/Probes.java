@@ -2,7 +2,9 @@ package io.tokenledger.stack;
 
 import io.tokenledger.sink.ClickHouse;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +29,13 @@ final class Probes implements AutoCloseable {
   static final long POLL_MS = 250;
   /** One call in this many, if priced, is a probe. */
   static final int EVERY = 500;
+  /**
+   * At most this many outstanding probes, the oldest, are asked for at a time: their ids are about 50 KB of
+   * query, well inside ClickHouse's 256 KiB limit on a query's text, however far behind a run falls. Events
+   * become visible roughly in the order they were sent; a probe beyond the oldest that is visible already
+   * is found at a later query, so the cap can only overstate a latency.
+   */
+  static final int ASKED = 2_000;
   /** How the event id of a probe call starts. */
   static final String ID_PREFIX = "probe-";
   /** The table the harness's view fills with the ids of probe rows inserted into usage_costs. */
@@ -42,16 +51,25 @@ final class Probes implements AutoCloseable {
   private final ClickHouse db;
   private final Thread poller;
   private volatile boolean running = true;
+  private boolean pollFailed;
   private final long expectedRows;
   private volatile long startNanos = System.nanoTime();
   private volatile long rowsBefore = Long.MAX_VALUE;
   private volatile long tenPercentAt;
   private volatile long ninetyPercentAt;
 
-  /** Creates the view and its table (usage_costs must exist), and starts asking. */
-  Probes(String clickhouseUrl, long expectedRows) {
+  /** Creates the view and its table once the sink's migrations have created usage_costs, and starts asking. */
+  Probes(String clickhouseUrl, long expectedRows) throws InterruptedException {
     this.expectedRows = expectedRows;
     this.db = new ClickHouse(clickhouseUrl, "default", "", null, 30_000);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!"1".equals(db.query("EXISTS TABLE tokenledger.usage_costs").get(0).get(0))) {
+      if (System.nanoTime() > deadline) {
+        db.close();
+        throw new IllegalStateException("the sink did not create tokenledger.usage_costs within 60 s");
+      }
+      Thread.sleep(100);
+    }
     db.execute("CREATE DATABASE IF NOT EXISTS harness");
     db.execute("CREATE TABLE IF NOT EXISTS " + SEEN + " (event_id String) ENGINE = MergeTree() ORDER BY event_id");
     db.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS harness.probes_seen_mv TO " + SEEN + " AS SELECT event_id "
@@ -79,13 +97,15 @@ final class Probes implements AutoCloseable {
       try {
         Thread.sleep(POLL_MS);
         trackProgress();
-        if (outstanding.isEmpty()) {
+        List<Probe> oldest = new ArrayList<>(outstanding.values());
+        if (oldest.isEmpty()) {
           continue;
         }
+        oldest.sort(Comparator.comparingLong(Probe::emittedNanos));
         long asked = System.nanoTime();
         StringBuilder ids = new StringBuilder();
-        for (String id : outstanding.keySet()) {
-          ids.append(ids.length() == 0 ? "'" : ",'").append(id.replace("'", "''")).append('\'');
+        for (Probe p : oldest.subList(0, Math.min(oldest.size(), ASKED))) {
+          ids.append(ids.length() == 0 ? "'" : ",'").append(p.eventId().replace("'", "''")).append('\'');
         }
         for (List<String> row : db.query("SELECT DISTINCT event_id FROM " + SEEN + " WHERE event_id IN (" + ids + ")")) {
           Probe p = outstanding.remove(row.get(0));
@@ -97,7 +117,11 @@ final class Probes implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       } catch (RuntimeException e) {
-        // ClickHouse busy or not up yet: ask again at the next tick
+        // ClickHouse busy or down (a fault run stops it): ask again at the next tick; say so once
+        if (!pollFailed) {
+          pollFailed = true;
+          System.out.println("  (probes: a query failed, asking again every " + POLL_MS + " ms: " + e.getMessage() + ")");
+        }
       }
     }
   }
@@ -163,34 +187,41 @@ final class Probes implements AutoCloseable {
   }
 
   /**
-   * p50 and p99 of the probes emitted in each tenth of the emitting time, in seconds: whether the pipeline kept
-   * up through the whole run (latencies that stay flat) or fell behind more the longer it ran (latencies that
-   * grow from tenth to tenth).
+   * p50 and p99 of the probes emitted in each tenth of the {@code emittingMs} the calls took to send, in
+   * seconds, and how many of each tenth were never seen: whether the pipeline kept up through the whole run
+   * (latencies that stay flat) or fell behind more the longer it ran (latencies that grow from tenth to tenth).
    */
-  String overTime() {
+  String overTime(long emittingMs) {
     List<long[]> all;
     synchronized (found) {
       all = new ArrayList<>(found);
     }
-    long span = all.stream().mapToLong(p -> p[0]).max().orElse(0) + 1;
-    if (all.size() < 100) {
-      return "too few probes";
-    }
+    long span = Math.max(10, emittingMs);
     List<List<Long>> tenths = new ArrayList<>();
+    int[] notSeen = new int[10];
     for (int t = 0; t < 10; t++) {
       tenths.add(new ArrayList<>());
     }
     for (long[] p : all) {
-      tenths.get((int) (p[0] * 10 / span)).add(p[1]);
+      tenths.get(tenth(p[0], span)).add(p[1]);
+    }
+    for (Probe p : outstanding.values()) {
+      notSeen[tenth((p.emittedNanos() - startNanos) / 1_000_000, span)]++;
     }
     StringBuilder line = new StringBuilder(String.format("p50/p99 in s of the probes emitted in each tenth of the "
         + "emitting (%.1f s each):", span / 10_000.0));
-    for (List<Long> l : tenths) {
+    for (int t = 0; t < 10; t++) {
+      List<Long> l = tenths.get(t);
       Collections.sort(l);
       line.append(l.isEmpty() ? " -" : String.format(" %.1f/%.1f", l.get(l.size() / 2) / 1000.0,
           l.get(Math.min(l.size() - 1, (int) Math.ceil(l.size() * 0.99) - 1)) / 1000.0));
+      line.append(notSeen[t] == 0 ? "" : String.format(" (%,d not seen)", notSeen[t]));
     }
     return line.toString();
+  }
+
+  private static int tenth(long atMs, long spanMs) {
+    return (int) Math.max(0, Math.min(9, atMs * 10 / spanMs));
   }
 
   @Override

@@ -27,6 +27,7 @@ import java.util.StringJoiner;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -183,7 +184,7 @@ public final class HarnessMain {
 
     // draw the load and compute what it must cost, independently of the processor's code; the calls are
     // drawn again, from the same seed, while they are emitted
-    java.util.function.Supplier<Load> measuredLoad = () -> new Load(models, seed, "h-" + seed + "-", "org-", now);
+    Supplier<Load> measuredLoad = () -> new Load(models, seed, "h-" + seed + "-", "org-", now);
     Load load = measuredLoad.get();
     Map<String, BigDecimal> expectedByOrgDay = new TreeMap<>();
     Map<String, BigDecimal> orgSpendToday = new HashMap<>();

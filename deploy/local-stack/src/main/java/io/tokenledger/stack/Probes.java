@@ -1,8 +1,8 @@
 package io.tokenledger.stack;
 
 import io.tokenledger.sink.ClickHouse;
-import java.util.ArrayList;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * materialized view of the harness's own copies the ids of such rows, as they are inserted into
  * {@code usage_costs}, into a small table that the queries read. Asking {@code usage_costs} itself, even
  * through its primary key, read a granule of 8,192 rows per probe and part: at 50,000 calls/s the queries
- * took more of ClickHouse's CPU than the sink's inserts, and more the longer a run went. ClickHouse pushes
+ * took a large share of ClickHouse's CPU, and more the longer a run went. ClickHouse pushes
  * an inserted block to the views after the table has stored it, so a probe is never found before its row
  * is visible in {@code usage_costs}: the view can only overstate a latency, never understate it.
  */

@@ -94,7 +94,8 @@ public final class Sink implements Runnable, AutoCloseable {
   private final AtomicLong inFlightRows = new AtomicLong();
   private final AtomicLong lag = new AtomicLong();
   private volatile boolean running = true;
-  private volatile boolean healthy = true;
+  /** False until the migrations are applied (a readiness probe then holds traffic and rollouts back), and while retrying. */
+  private volatile boolean healthy = false;
   private volatile String lastError = "";
   private boolean paused;
   private long oldestBufferedNanos = 0;

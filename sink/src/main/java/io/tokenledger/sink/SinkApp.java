@@ -21,7 +21,8 @@ public final class SinkApp implements AutoCloseable {
     this.sink = new Sink(config, new RegistrySerdes(config.registryUrl()), registry);
     this.ops = new OpsServer(config.httpHost(), config.httpPort(), registry, () -> failure != null
         ? new OpsServer.Health(false, "stopped: " + failure.getMessage())
-        : new OpsServer.Health(sink.healthy(), sink.healthy() ? "loading" : "retrying: " + sink.lastError()));
+        : new OpsServer.Health(sink.healthy(), sink.healthy() ? "loading"
+            : sink.lastError().isEmpty() ? "starting: applying migrations" : "retrying: " + sink.lastError()));
     this.thread = new Thread(() -> {
       try {
         sink.run();

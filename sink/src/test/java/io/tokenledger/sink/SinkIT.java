@@ -22,6 +22,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.time.LocalDate;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -235,6 +237,22 @@ class SinkIT {
     assertThat(env.one("SELECT uniqExact(event_id) FROM usage_costs")).isEqualTo("3000");
     assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_costs"))).isEqualByComparingTo(env.producedTotal);
     assertThat(env.one("SELECT sum(requests) FROM usage_daily")).isEqualTo("3000");
+  }
+
+  @Test
+  void shouldNotSayItIsReadyBeforeItsMigrationsRan() throws Exception {
+    Env env = new Env(1_000);
+    // a ClickHouse that takes the connection and never answers: the migrations wait for it
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      env.vars.put("CLICKHOUSE_URL", "http://127.0.0.1:" + silent.getLocalPort());
+      env.vars.put("TOKENLEDGER_SINK_INSERT_TIMEOUT", "3s");
+      try (SinkApp sink = SinkApp.start(SinkConfig.fromEnvironment(env.sinkEnv()))) {
+        HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + sink.httpPort() + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(503);
+        assertThat(health.body()).contains("starting: applying migrations");
+      }
+    }
   }
 
   @Test

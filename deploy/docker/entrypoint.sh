@@ -10,4 +10,4 @@ case "$cmd" in
   report)          main=io.tokenledger.sink.report.ReportMain ;;
   *) echo "usage: processor | sink | publish-catalog [FILE] | report [OPTIONS]" >&2; exit 2 ;;
 esac
-exec java ${JAVA_OPTS:--XX:MaxRAMPercentage=75} -cp '/app/lib/*' "$main" "$@"
+exec java ${JAVA_OPTS:--XX:MaxRAMPercentage=75 -XX:+UseParallelGC} -cp '/app/lib/*' "$main" "$@"

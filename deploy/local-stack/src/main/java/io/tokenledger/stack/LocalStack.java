@@ -60,7 +60,7 @@ final class LocalStack implements AutoCloseable {
       this.name = name;
       this.httpPort = httpPort;
       this.dir = dir;
-      List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m"), main.getName());
+      List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m", "-XX:+UseParallelGC"), main.getName());
       this.process = ServerProcess.start(name, cmd, env, dir, dir.resolve(name + ".out"));
     }
 

@@ -1,5 +1,6 @@
 package io.tokenledger.schemas;
 
+import java.time.Duration;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
@@ -14,6 +15,9 @@ import org.apache.kafka.common.serialization.Serdes;
  */
 public final class RegistrySerdes implements SerdeFactory {
 
+  /** How long {@link #register} keeps asking a registry that is unreachable or failing. */
+  public static final Duration REGISTER_PATIENCE = Duration.ofSeconds(60);
+
   private final RegistryClient registry;
 
   /** @param registryUrl the registry, in any of the forms {@link RegistryUrl} accepts */
@@ -24,9 +28,34 @@ public final class RegistrySerdes implements SerdeFactory {
   /**
    * Registers each topic's value schema up front, one at a time. Call it before starting threads that write
    * those topics: it makes later lookups reads, and a registry that is down fails start-up, not a record.
+   * A registry that cannot be reached or answers 5xx is asked again, for up to {@link #REGISTER_PATIENCE}: it may
+   * be starting, or another instance may be registering the same schemas at that moment (Apicurio's storage
+   * then times out on a lock and answers 500, seen with two processors started together).
    */
   public void register(Map<String, Schema> valueSchemas) {
-    valueSchemas.forEach((topic, schema) -> registry.register(topic + "-value", schema));
+    valueSchemas.forEach((topic, schema) -> registerPatiently(topic + "-value", schema));
+  }
+
+  private void registerPatiently(String subject, Schema schema) {
+    long deadline = System.nanoTime() + REGISTER_PATIENCE.toNanos();
+    long backoffMs = 100;
+    while (true) {
+      try {
+        registry.register(subject, schema);
+        return;
+      } catch (RegistryClient.Unavailable e) {
+        if (System.nanoTime() + backoffMs * 1_000_000 > deadline) {
+          throw e;
+        }
+        try {
+          Thread.sleep(backoffMs);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
   }
 
   public RegistryClient client() {

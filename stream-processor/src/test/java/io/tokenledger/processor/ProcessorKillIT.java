@@ -103,10 +103,7 @@ class ProcessorKillIT {
     int rounds = killed.length;
     Topics topics = Topics.withPrefix(InfraExtension.uniqueName("kill") + ".").withPartitions(3);
     Map<String, Object> client = Map.of("bootstrap.servers", infra.kafkaBootstrap());
-    TopicAdmin.ensure(client, topics.all(), (short) 1);
-    RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
-    CatalogPublisher.publish(new HashMap<>(client), serdes, topics.pricingModels(), Map.of("acme/flat",
-        pricing("acme", "flat", version("acme/flat@2020", "2020-01-01T00:00:00Z", "1", "1").build())));
+    RegistrySerdes serdes = createTopicsWithFlatPrice(infra, topics);
     Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     try (KafkaProducer<String, QuotaPolicy> p = new KafkaProducer<>(client, new StringSerializer(),
         serdes.value(QuotaPolicy.class).serializer())) {
@@ -116,18 +113,7 @@ class ProcessorKillIT {
     }
 
     Path dir = Files.createTempDirectory("processor-kill");
-    Map<String, String> env = new HashMap<>();
-    env.put("KAFKA_BOOTSTRAP", infra.kafkaBootstrap());
-    env.put("SCHEMA_REGISTRY_URL", infra.registryUrl());
-    env.put("TOKENLEDGER_TOPIC_PREFIX", topics.prefix());
-    env.put("TOKENLEDGER_TOPIC_PARTITIONS", "3");
-    env.put("TOKENLEDGER_PROCESSOR_APPLICATION_ID", topics.prefix() + "processor");
-    env.put("TOKENLEDGER_PROCESSOR_STATE_DIR", dir.resolve("state").toString());
-    env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
-    env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", "0");
-    // a killed instance never leaves the group: let the broker notice within seconds
-    env.put("TOKENLEDGER_KAFKA_SESSION_TIMEOUT_MS", "6000");
-    env.put("TOKENLEDGER_KAFKA_HEARTBEAT_INTERVAL_MS", "1000");
+    Map<String, String> env = processorEnv(infra, topics, dir.resolve("state"), 0);
     env.putAll(extraEnv);
     List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m"), ProcessorMain.class.getName());
 
@@ -191,7 +177,36 @@ class ProcessorKillIT {
     return dir;
   }
 
-  private static Thread follow(Infra infra, RegistrySerdes serdes, Topics topics, List<CostedUsage> costed,
+  /** Creates {@code topics} and publishes one price, $1 per million tokens in and out: acme/flat. */
+  static RegistrySerdes createTopicsWithFlatPrice(Infra infra, Topics topics) {
+    Map<String, Object> client = Map.of("bootstrap.servers", infra.kafkaBootstrap());
+    TopicAdmin.ensure(client, topics.all(), (short) 1);
+    RegistrySerdes serdes = new RegistrySerdes(infra.registryUrl());
+    CatalogPublisher.publish(new HashMap<>(client), serdes, topics.pricingModels(), Map.of("acme/flat",
+        pricing("acme", "flat", version("acme/flat@2020", "2020-01-01T00:00:00Z", "1", "1").build())));
+    return serdes;
+  }
+
+  /** The environment of a processor JVM on {@code topics}, its state in {@code stateDir}, HTTP on {@code httpPort}. */
+  static Map<String, String> processorEnv(Infra infra, Topics topics, Path stateDir, int httpPort) {
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP", infra.kafkaBootstrap());
+    env.put("SCHEMA_REGISTRY_URL", infra.registryUrl());
+    env.put("TOKENLEDGER_TOPIC_PREFIX", topics.prefix());
+    env.put("TOKENLEDGER_TOPIC_PARTITIONS", Integer.toString(topics.usageEvents().partitions()));
+    env.put("TOKENLEDGER_PROCESSOR_APPLICATION_ID", topics.prefix() + "processor");
+    env.put("TOKENLEDGER_PROCESSOR_STATE_DIR", stateDir.toString());
+    env.put("TOKENLEDGER_PROCESSOR_HTTP_HOST", "127.0.0.1");
+    env.put("TOKENLEDGER_PROCESSOR_HTTP_PORT", Integer.toString(httpPort));
+    env.put("TOKENLEDGER_PROCESSOR_ADVERTISED_HOST", "127.0.0.1");
+    // a killed instance never leaves the group: let the broker notice within seconds
+    env.put("TOKENLEDGER_KAFKA_SESSION_TIMEOUT_MS", "6000");
+    env.put("TOKENLEDGER_KAFKA_HEARTBEAT_INTERVAL_MS", "1000");
+    return env;
+  }
+
+  /** Reads the costed events and the breaches, read_committed, into the lists given, until interrupted. */
+  static Thread follow(Infra infra, RegistrySerdes serdes, Topics topics, List<CostedUsage> costed,
       List<QuotaBreach> breaches) {
     Thread t = new Thread(() -> {
       Map<String, Object> c = new HashMap<>();

@@ -25,6 +25,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -47,12 +48,16 @@ public final class QuotaEndpoint {
   private final PolicyBook policies;
   private final HostInfo self;
   private final LongSupplier clock;
+  private final RestoringPartitions restoring;
 
-  public QuotaEndpoint(KafkaStreams streams, PolicyBook policies, HostInfo self, LongSupplier clock) {
+  /** {@code restoring} must be {@code streams}' restore listener (set before it starts). */
+  public QuotaEndpoint(KafkaStreams streams, PolicyBook policies, HostInfo self, LongSupplier clock,
+      RestoringPartitions restoring) {
     this.streams = streams;
     this.policies = policies;
     this.self = self;
     this.clock = clock;
+    this.restoring = restoring;
   }
 
   public void handle(HttpExchange ex) throws IOException {
@@ -62,23 +67,45 @@ public final class QuotaEndpoint {
       OpsServer.respond(ex, 400, "application/json", "{\"error\":\"org_id is required\"}");
       return;
     }
-    KeyQueryMetadata owner = streams.queryMetadataForKey(QuotaProcessor.STORE, org, new StringSerializer());
-    HostInfo active = owner == null ? null : owner.activeHost();
-    if (active != null && !active.equals(HostInfo.unavailable()) && !active.equals(self) && !q.containsKey("forwarded")) {
-      forward(ex, active);
-      return;
-    }
     long now = clock.getAsLong();
     List<QuotaStatus> statuses = new ArrayList<>();
-    ReadOnlyKeyValueStore<String, SpendState> spend = streams.store(
-        StoreQueryParameters.fromNameAndType(QuotaProcessor.STORE, QueryableStoreTypes.<String, SpendState>keyValueStore()));
-    for (QuotaPolicy p : policies.forOrg(org)) {
-      if (!QuotaRules.covers(p.getScope(), p.getScopeValue(), q.get("user_id"), q.get("provider"), q.get("model"))) {
-        continue;
+    try {
+      KeyQueryMetadata owner = streams.queryMetadataForKey(QuotaProcessor.STORE, org, new StringSerializer());
+      HostInfo active = owner == null ? null : owner.activeHost();
+      if (active == null || active.equals(HostInfo.unavailable())) {
+        unavailable(ex, org, "no instance holds it yet (the processor is starting)");
+        return;
       }
-      QuotaRules.Window w = QuotaRules.windowAt(p.getWindow(), now);
-      SpendState s = spend.get(QuotaProcessor.key(p.getPolicyId(), w.startMs()));
-      statuses.add(QuotaProcessor.status(p, s != null ? s : SpendState.empty(w.startMs(), w.endMs()), now));
+      if (!active.equals(self)) {
+        if (q.containsKey("forwarded")) {
+          // the forwarding instance took this one for the owner: the assignment is changing under us
+          unavailable(ex, org, "it is moving between instances");
+        } else {
+          forward(ex, org, active);
+        }
+        return;
+      }
+      if (restoring.restoring(owner.partition())) {
+        unavailable(ex, org, "it is being restored from its changelog");
+        return;
+      }
+      // the org's own partition: a task not (or no longer) running here throws instead of reading as empty
+      ReadOnlyKeyValueStore<String, SpendState> spend = streams.store(StoreQueryParameters.fromNameAndType(
+          QuotaProcessor.STORE, QueryableStoreTypes.<String, SpendState>keyValueStore()).withPartition(owner.partition()));
+      for (QuotaPolicy p : policies.forOrg(org)) {
+        if (!QuotaRules.covers(p.getScope(), p.getScopeValue(), q.get("user_id"), q.get("provider"), q.get("model"))) {
+          continue;
+        }
+        QuotaRules.Window w = QuotaRules.windowAt(p.getWindow(), now);
+        SpendState s = spend.get(QuotaProcessor.key(p.getPolicyId(), w.startMs()));
+        statuses.add(QuotaProcessor.status(p, s != null ? s : SpendState.empty(w.startMs(), w.endMs()), now));
+      }
+    } catch (InvalidStateStoreException | IllegalStateException e) {
+      // not started or shutting down (IllegalStateException), or the task is restoring or left between the
+      // lookup and the read (InvalidStateStoreException and its subclasses)
+      unavailable(ex, org, "the processor is " + streams.state().name().toLowerCase(java.util.Locale.ROOT)
+          + " (" + e.getMessage() + ")");
+      return;
     }
     QuotaRules.Decision decision = QuotaRules.decide(statuses);
     ObjectNode body = JSON.createObjectNode();
@@ -112,7 +139,18 @@ public final class QuotaEndpoint {
     }
   }
 
-  private void forward(HttpExchange ex, HostInfo owner) throws IOException {
+  /**
+   * 503 with {@code Retry-After: 1}: the spend is not readable here now. Never an answer from a store that does
+   * not hold the org: it would say nothing was spent.
+   */
+  private static void unavailable(HttpExchange ex, String org, String why) throws IOException {
+    ex.getResponseHeaders().set("Retry-After", "1");
+    ObjectNode body = JSON.createObjectNode();
+    body.put("error", "the quota state of org " + org + " cannot be read: " + why + "; retry shortly");
+    OpsServer.respond(ex, 503, "application/json", body.toString());
+  }
+
+  private void forward(HttpExchange ex, String org, HostInfo owner) throws IOException {
     URI uri = ex.getRequestURI();
     String target = "http://" + owner.host() + ":" + owner.port() + uri.getPath() + "?"
         + (uri.getRawQuery() == null ? "" : uri.getRawQuery() + "&") + "forwarded=1";
@@ -125,8 +163,7 @@ public final class QuotaEndpoint {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      OpsServer.respond(ex, 503, "application/json",
-          "{\"error\":\"the instance that owns this org (" + owner + ") did not answer\"}");
+      unavailable(ex, org, "the instance that holds it (" + owner.host() + ":" + owner.port() + ") did not answer");
     }
   }
 

@@ -28,16 +28,16 @@ public final class RegistrySerdes implements SerdeFactory {
   /**
    * Registers each topic's value schema up front, one at a time. Call it before starting threads that write
    * those topics: it makes later lookups reads, and a registry that is down fails start-up, not a record.
-   * A registry that cannot be reached or answers 5xx is asked again, for up to {@link #REGISTER_PATIENCE}: it may
-   * be starting, or another instance may be registering the same schemas at that moment (Apicurio's storage
-   * then times out on a lock and answers 500, seen with two processors started together).
+   * A registry that cannot be reached or answers 5xx or 429 is asked again, for up to {@link #REGISTER_PATIENCE}
+   * in all: it may be starting, or another instance may be registering the same schemas at that moment
+   * (Apicurio's storage then times out on a lock and answers 500, seen with two processors started together).
    */
   public void register(Map<String, Schema> valueSchemas) {
-    valueSchemas.forEach((topic, schema) -> registerPatiently(topic + "-value", schema));
+    long deadline = System.nanoTime() + REGISTER_PATIENCE.toNanos();
+    valueSchemas.forEach((topic, schema) -> registerPatiently(topic + "-value", schema, deadline));
   }
 
-  private void registerPatiently(String subject, Schema schema) {
-    long deadline = System.nanoTime() + REGISTER_PATIENCE.toNanos();
+  private void registerPatiently(String subject, Schema schema, long deadline) {
     long backoffMs = 100;
     while (true) {
       try {

@@ -8,8 +8,6 @@ import io.tokenledger.avro.QuotaBreach;
 import io.tokenledger.avro.QuotaStatus;
 import io.tokenledger.avro.UnpricedUsage;
 import io.tokenledger.processor.quota.QuotaEndpoint;
-import io.tokenledger.processor.quota.QuotaProcessor;
-import io.tokenledger.processor.quota.RestoringPartitions;
 import io.tokenledger.runtime.OpsServer;
 import io.tokenledger.schemas.RegistrySerdes;
 import io.tokenledger.schemas.TopicAdmin;
@@ -77,10 +75,8 @@ public final class ProcessorApp implements AutoCloseable {
       LOG.error("stream thread failed; replacing it", e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
     });
-    RestoringPartitions restoring = new RestoringPartitions(QuotaProcessor.STORE);
-    streams.setGlobalStateRestoreListener(restoring);
     QuotaEndpoint quota = new QuotaEndpoint(streams, handles.policies(),
-        new HostInfo(config.advertisedHost(), ops.port()), System::currentTimeMillis, restoring);
+        new HostInfo(config.advertisedHost(), ops.port()), System::currentTimeMillis, handles.readable());
     ops.route(QuotaEndpoint.PATH, quota::handle);
     ops.start();
     streams.start();

@@ -12,6 +12,7 @@ import io.tokenledger.processor.pricing.PriceBook;
 import io.tokenledger.processor.quota.PolicyBook;
 import io.tokenledger.processor.quota.PolicyUpdater;
 import io.tokenledger.processor.quota.QuotaProcessor;
+import io.tokenledger.processor.quota.ReadablePartitions;
 import io.tokenledger.processor.quota.SpendState;
 import io.tokenledger.schemas.SerdeFactory;
 import io.tokenledger.schemas.Topics;
@@ -47,8 +48,11 @@ public final class TokenLedgerTopology {
 
   private TokenLedgerTopology() {}
 
-  /** In-memory views the topology shares with the process around it (the quota endpoint reads policies). */
-  public record Handles(PolicyBook policies) {}
+  /**
+   * In-memory views the topology shares with the process around it: the quota endpoint reads the policies,
+   * and the partitions whose spend is readable here.
+   */
+  public record Handles(PolicyBook policies, ReadablePartitions readable) {}
 
   public static Handles build(StreamsBuilder builder, TopologySettings settings, SerdeFactory serdes,
       PipelineMetrics metrics) {
@@ -96,12 +100,13 @@ public final class TokenLedgerTopology {
     costed.to(topics.usageCosted().name(),
         Produced.with(Serdes.String(), serdes.value(CostedUsage.class)).withName("write-costed"));
 
-    return new Handles(buildQuotas(builder, settings, serdes, metrics, costed));
+    ReadablePartitions readable = new ReadablePartitions();
+    return new Handles(buildQuotas(builder, settings, serdes, metrics, costed, readable), readable);
   }
 
   /** Spend per policy and window, breaches and status, from the costed stream. */
   private static PolicyBook buildQuotas(StreamsBuilder builder, TopologySettings settings, SerdeFactory serdes,
-      PipelineMetrics metrics, KStream<String, CostedUsage> costed) {
+      PipelineMetrics metrics, KStream<String, CostedUsage> costed, ReadablePartitions readable) {
     Topics topics = settings.topics();
     PolicyBook policies = new PolicyBook();
     builder.addGlobalStore(
@@ -116,7 +121,7 @@ public final class TokenLedgerTopology {
         Serdes.String(), SpendState.serde()).withCachingEnabled());
 
     Map<String, KStream<String, Object>> out = costed
-        .process(() -> new QuotaProcessor(policies, metrics, settings.quotaGrace(), settings.statusInterval()),
+        .process(() -> new QuotaProcessor(policies, metrics, settings.quotaGrace(), settings.statusInterval(), readable),
             Named.as("track-quota-spend"), QuotaProcessor.STORE)
         .split(Named.as("quota-"))
         .branch((k, v) -> v instanceof QuotaBreach, Branched.as("breach"))

@@ -111,7 +111,10 @@ class ProcessorInstancesIT {
           a.kill();
         }
       });
-      assertThat(a.isAlive()).as("instance a killed before the round was sent").isFalse();
+      if (a.isAlive()) { // a slow machine: the round was sent before a quarter of it was costed
+        await().atMost(Duration.ofSeconds(60)).until(() -> costed.size() > before + EVENTS_PER_ROUND / 4);
+        a.kill();
+      }
       traffic.retries();
       awaitCosted(costed, traffic.sent(), b);
       awaitExactSpend(spent, b);
@@ -125,13 +128,13 @@ class ProcessorInstancesIT {
       awaitExactSpend(spent, a, b);
       assertThat(a.eventsIn()).as("events read by instance a after its restart").isPositive();
       assertThat(b.eventsIn()).as("instance b read events").isGreaterThan(bIn);
-      poller.stop();
+      Thread.sleep(1_000); // a duplicate, had one been written, would be readable by now
     } finally {
+      poller.stop();
+      reader.interrupt();
       a.kill();
       b.kill();
     }
-    Thread.sleep(1_000); // a duplicate, had one been written, would be readable by now
-    reader.interrupt();
 
     assertThat(costed).hasSize(3 * EVENTS_PER_ROUND);
     assertThat(costed).extracting(c -> c.getEvent().getEventId()).doesNotHaveDuplicates();
@@ -212,7 +215,10 @@ class ProcessorInstancesIT {
     }
   }
 
-  /** Both running (not rebalancing) and answering 200 for every org, the spend as sent. */
+  /**
+   * Waits until each instance runs (not rebalancing) and answers 200 for every org with the spend sent so far
+   * (before the first round: none, so this is only a wait).
+   */
   private static void awaitServing(Map<String, BigDecimal> spent, Instance... instances) {
     await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
       for (Instance i : instances) {
@@ -287,10 +293,6 @@ class ProcessorInstancesIT {
       }
     }
 
-    void awaitHealthy() {
-      await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> get("/health").statusCode() == 200);
-    }
-
     double eventsIn() throws Exception {
       Matcher m = EVENTS_IN.matcher(get("/metrics").body());
       return m.find() ? Double.parseDouble(m.group(1)) : 0;
@@ -344,8 +346,9 @@ class ProcessorInstancesIT {
             Thread.sleep(50);
           } catch (InterruptedException e) {
             return;
-          } catch (IOException e) {
-            answers.merge(-1, 1, Integer::sum);
+          } catch (IOException | RuntimeException e) {
+            answers.merge(-1, 1, Integer::sum); // not an HTTP answer: fails the check on statuses
+            unavailableBodies.add(e.toString());
           }
         }
       }, "quota-poller");
@@ -355,7 +358,9 @@ class ProcessorInstancesIT {
 
     void stop() throws InterruptedException {
       running = false;
-      thread.join(5_000);
+      if (thread != null) {
+        thread.join(5_000);
+      }
     }
   }
 }

@@ -25,7 +25,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.errors.StreamsException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -48,27 +48,39 @@ public final class QuotaEndpoint {
   private final PolicyBook policies;
   private final HostInfo self;
   private final LongSupplier clock;
-  private final RestoringPartitions restoring;
+  private final ReadablePartitions readable;
 
-  /** {@code restoring} must be {@code streams}' restore listener (set before it starts). */
+  /** {@code readable}: the partitions {@code streams}' quota processors say are ready here. */
   public QuotaEndpoint(KafkaStreams streams, PolicyBook policies, HostInfo self, LongSupplier clock,
-      RestoringPartitions restoring) {
+      ReadablePartitions readable) {
     this.streams = streams;
     this.policies = policies;
     this.self = self;
     this.clock = clock;
-    this.restoring = restoring;
+    this.readable = readable;
   }
 
   public void handle(HttpExchange ex) throws IOException {
-    Map<String, String> q = query(ex.getRequestURI());
+    Map<String, String> q;
+    try {
+      q = query(ex.getRequestURI());
+    } catch (IllegalArgumentException e) {
+      OpsServer.respond(ex, 400, "application/json", "{\"error\":\"malformed query string\"}");
+      return;
+    }
     String org = q.get("org_id");
     if (org == null || org.isBlank()) {
       OpsServer.respond(ex, 400, "application/json", "{\"error\":\"org_id is required\"}");
       return;
     }
     long now = clock.getAsLong();
-    List<QuotaStatus> statuses = new ArrayList<>();
+    List<QuotaPolicy> covering = new ArrayList<>();
+    for (QuotaPolicy p : policies.forOrg(org)) {
+      if (QuotaRules.covers(p.getScope(), p.getScopeValue(), q.get("user_id"), q.get("provider"), q.get("model"))) {
+        covering.add(p);
+      }
+    }
+    List<SpendState> spent = new ArrayList<>();
     try {
       KeyQueryMetadata owner = streams.queryMetadataForKey(QuotaProcessor.STORE, org, new StringSerializer());
       HostInfo active = owner == null ? null : owner.activeHost();
@@ -85,27 +97,28 @@ public final class QuotaEndpoint {
         }
         return;
       }
-      if (restoring.restoring(owner.partition())) {
-        unavailable(ex, org, "it is being restored from its changelog");
+      if (!readable.contains(owner.partition())) {
+        unavailable(ex, org, "its partition is being restored or handed over here");
         return;
       }
-      // the org's own partition: a task not (or no longer) running here throws instead of reading as empty
+      // the org's own partition only: one that is not (or no longer) running here throws instead of reading as empty
       ReadOnlyKeyValueStore<String, SpendState> spend = streams.store(StoreQueryParameters.fromNameAndType(
           QuotaProcessor.STORE, QueryableStoreTypes.<String, SpendState>keyValueStore()).withPartition(owner.partition()));
-      for (QuotaPolicy p : policies.forOrg(org)) {
-        if (!QuotaRules.covers(p.getScope(), p.getScopeValue(), q.get("user_id"), q.get("provider"), q.get("model"))) {
-          continue;
-        }
+      for (QuotaPolicy p : covering) {
         QuotaRules.Window w = QuotaRules.windowAt(p.getWindow(), now);
         SpendState s = spend.get(QuotaProcessor.key(p.getPolicyId(), w.startMs()));
-        statuses.add(QuotaProcessor.status(p, s != null ? s : SpendState.empty(w.startMs(), w.endMs()), now));
+        spent.add(s != null ? s : SpendState.empty(w.startMs(), w.endMs()));
       }
-    } catch (InvalidStateStoreException | IllegalStateException e) {
-      // not started or shutting down (IllegalStateException), or the task is restoring or left between the
-      // lookup and the read (InvalidStateStoreException and its subclasses)
+    } catch (StreamsException | IllegalStateException e) {
+      // from Kafka Streams only: not started or shutting down (IllegalStateException), or the partition left or
+      // its store closed between the lookup and the read (InvalidStateStoreException and other StreamsExceptions)
       unavailable(ex, org, "the processor is " + streams.state().name().toLowerCase(java.util.Locale.ROOT)
           + " (" + e.getMessage() + ")");
       return;
+    }
+    List<QuotaStatus> statuses = new ArrayList<>();
+    for (int i = 0; i < covering.size(); i++) {
+      statuses.add(QuotaProcessor.status(covering.get(i), spent.get(i), now));
     }
     QuotaRules.Decision decision = QuotaRules.decide(statuses);
     ObjectNode body = JSON.createObjectNode();
@@ -157,6 +170,11 @@ public final class QuotaEndpoint {
     try {
       HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(target)).timeout(Duration.ofSeconds(5)).build(),
           HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() >= 500 && r.statusCode() != 503) {
+        unavailable(ex, org, "the instance that holds it (" + owner.host() + ":" + owner.port() + ") answered "
+            + r.statusCode());
+        return;
+      }
       r.headers().firstValue("Retry-After").ifPresent(v -> ex.getResponseHeaders().set("Retry-After", v));
       OpsServer.respond(ex, r.statusCode(), "application/json", r.body());
     } catch (IOException | InterruptedException e) {

@@ -71,10 +71,14 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
     }
   };
   private static final int RECENT_STATES = 50_000;
+  private final ReadablePartitions readable;
+  private int partition = -1;
   private boolean announceAll = true;
 
-  public QuotaProcessor(PolicyBook book, PipelineMetrics metrics, Duration grace, Duration statusInterval) {
+  public QuotaProcessor(PolicyBook book, PipelineMetrics metrics, Duration grace, Duration statusInterval,
+      ReadablePartitions readable) {
     this.book = book;
+    this.readable = readable;
     this.metrics = metrics;
     this.graceMs = grace.toMillis();
     this.statusIntervalMs = Math.max(1, statusInterval.toMillis());
@@ -92,6 +96,8 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
       }
     });
     seenGeneration = book.generation();
+    partition = context.taskId().partition();
+    readable.add(partition);
     context.schedule(Duration.ofMillis(statusIntervalMs), PunctuationType.WALL_CLOCK_TIME, this::punctuate);
   }
 
@@ -287,6 +293,9 @@ public final class QuotaProcessor implements Processor<String, CostedUsage, Stri
 
   @Override
   public void close() {
+    if (partition >= 0) {
+      readable.remove(partition);
+    }
     recent.clear();
   }
 

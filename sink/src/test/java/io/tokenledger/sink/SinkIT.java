@@ -118,12 +118,26 @@ class SinkIT {
       return vars;
     }
 
+    /** Every row produced is in usage_costs once, the total exact, and the daily rollup counts each once. */
+    void assertEveryRowOnce() {
+      assertThat(one("SELECT uniqExact(event_id) FROM usage_costs")).isEqualTo(Integer.toString(produced));
+      assertThat(one("SELECT count() FROM usage_costs")).isEqualTo(Integer.toString(produced));
+      assertThat(new BigDecimal(one("SELECT toString(sum(cost_usd)) FROM usage_costs"))).isEqualByComparingTo(producedTotal);
+      assertThat(new BigDecimal(one("SELECT toString(sum(cost_usd)) FROM usage_daily"))).isEqualByComparingTo(producedTotal);
+      assertThat(one("SELECT sum(requests) FROM usage_daily")).isEqualTo(Integer.toString(produced));
+    }
+
     /** The first column of the first row; table names in {@code sql} are qualified with this test's database. */
     String one(String sql) {
       String qualified = sql.replaceAll("\\b(FROM) (usage_costs|usage_daily|ai_usage_daily|usage_unpriced|quota_breaches|sink_dead_letters)\\b",
           "$1 " + name + ".$2");
       return db.query(qualified).get(0).get(0);
     }
+  }
+
+  /** The command of a sink in a JVM of its own, to be killed. */
+  static List<String> sinkJvm() {
+    return ServerProcess.javaCommand(List.of("-Xmx256m"), SinkMain.class.getName());
   }
 
   static BigDecimal zero() {
@@ -187,7 +201,7 @@ class SinkIT {
     Env env = new Env(700);
     Random random = new Random(7);
     Path dir = Files.createTempDirectory("sink-kill");
-    List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx256m"), SinkMain.class.getName());
+    List<String> cmd = sinkJvm();
     int rounds = 4;
     for (int round = 0; round < rounds; round++) {
       env.costed(5_000, random);
@@ -209,10 +223,39 @@ class SinkIT {
     } finally {
       last.stop();
     }
-    assertThat(env.one("SELECT uniqExact(event_id) FROM usage_costs")).isEqualTo(Integer.toString(env.produced));
-    assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_costs"))).isEqualByComparingTo(env.producedTotal);
-    assertThat(new BigDecimal(env.one("SELECT toString(sum(cost_usd)) FROM usage_daily"))).isEqualByComparingTo(env.producedTotal);
-    assertThat(env.one("SELECT sum(requests) FROM usage_daily")).isEqualTo(Integer.toString(env.produced));
+    env.assertEveryRowOnce();
+  }
+
+  /**
+   * Two instances share the partitions, as in the Kubernetes manifest; one is SIGKILLed mid-stream and the
+   * other takes over its partitions (after the session timeout), resuming each from what ClickHouse holds.
+   */
+  @Test
+  void shouldLoadEveryRowOnceWhenOneOfTwoInstancesIsKilled() throws Exception {
+    Env env = new Env(500);
+    Random random = new Random(5);
+    Path dir = Files.createTempDirectory("sink-pair");
+    ServerProcess killed = ServerProcess.start("sink-killed", sinkJvm(), env.sinkEnv(), dir, dir.resolve("sink-killed.log"));
+    // it joins first and takes every partition; the second's arrival then shares them out
+    await().atMost(Duration.ofSeconds(60)).until(() -> killed.tail(400).contains("resumes at offset"));
+    try (SinkApp survivor = SinkApp.start(SinkConfig.fromEnvironment(env.sinkEnv()))) {
+      env.costed(6_000, random);
+      await().ignoreExceptions().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+          .until(() -> Long.parseLong(env.one("SELECT count() FROM usage_costs")) > 1_500);
+      killed.kill();
+      env.costed(3_000, random);
+      try {
+        await().ignoreExceptions().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+            assertThat(env.one("SELECT count() FROM usage_costs")).isEqualTo(Integer.toString(env.produced)));
+      } catch (AssertionError e) {
+        System.err.println(killed.tail(60));
+        throw e;
+      }
+      assertThat(survivor.isAlive()).isTrue();
+    } finally {
+      killed.kill();
+    }
+    env.assertEveryRowOnce();
   }
 
   @Test

@@ -275,7 +275,7 @@ class ProcessorInstancesIT {
         this.port = s.getLocalPort();
       }
       env.putAll(ProcessorKillIT.processorEnv(infra, topics, dir.resolve("state-" + name), port));
-      this.command = ServerProcess.javaCommand(List.of("-Xmx512m"), ProcessorMain.class.getName());
+      this.command = ProcessorKillIT.processorJvm();
     }
 
     void start() {

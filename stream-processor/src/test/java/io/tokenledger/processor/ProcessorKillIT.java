@@ -115,7 +115,7 @@ class ProcessorKillIT {
     Path dir = Files.createTempDirectory("processor-kill");
     Map<String, String> env = processorEnv(infra, topics, dir.resolve("state"), 0);
     env.putAll(extraEnv);
-    List<String> cmd = ServerProcess.javaCommand(List.of("-Xmx512m"), ProcessorMain.class.getName());
+    List<String> cmd = processorJvm();
 
     List<CostedUsage> costed = new CopyOnWriteArrayList<>();
     List<QuotaBreach> breaches = new CopyOnWriteArrayList<>();
@@ -185,6 +185,11 @@ class ProcessorKillIT {
     CatalogPublisher.publish(new HashMap<>(client), serdes, topics.pricingModels(), Map.of("acme/flat",
         pricing("acme", "flat", version("acme/flat@2020", "2020-01-01T00:00:00Z", "1", "1").build())));
     return serdes;
+  }
+
+  /** The command of a processor in a JVM of its own, to be killed; its settings come from {@link #processorEnv}. */
+  static List<String> processorJvm() {
+    return ServerProcess.javaCommand(List.of("-Xmx512m"), ProcessorMain.class.getName());
   }
 
   /** The environment of a processor JVM on {@code topics}, its state in {@code stateDir}, HTTP on {@code httpPort}. */

@@ -18,6 +18,7 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
@@ -100,8 +101,7 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
 
   /** Adds the stores to the topology, all named (upgrades keep them); the 0.1.0 store while upgrading from it. */
   static void addStores(StreamsBuilder builder, Duration retention, boolean upgrade) {
-    builder.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(INDEX, retention, retention, false),
-        Serdes.String(), Serdes.Long()).withLoggingDisabled());
+    builder.addStateStore(indexStore(retention));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(ID_LOG), Serdes.Long(),
         Serdes.ByteArray()).withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(INDEXED_THROUGH), Serdes.String(),
@@ -110,6 +110,12 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
       builder.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(LEGACY, retention, retention, false),
           Serdes.String(), Serdes.Long()));
     }
+  }
+
+  /** The index: each id under the timestamp of its record, local only (the log is what survives). */
+  static StoreBuilder<WindowStore<String, Long>> indexStore(Duration retention) {
+    return Stores.windowStoreBuilder(Stores.persistentWindowStore(INDEX, retention, retention, false),
+        Serdes.String(), Serdes.Long()).withLoggingDisabled();
   }
 
   static String[] storeNames(boolean upgrade) {
@@ -160,7 +166,7 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
     }
     String id = record.value().getEventId();
     long ts = record.timestamp();
-    if (seen(index, id, ts) || (!migrated && seen(legacy, id, ts))) {
+    if (seen(index, id, ts, retentionMs) || (!migrated && seen(legacy, id, ts, retentionMs))) {
       metrics.duplicate();
       return;
     }
@@ -180,7 +186,8 @@ final class DedupeProcessor implements Processor<String, UsageEvent, String, Usa
     }
   }
 
-  private boolean seen(WindowStore<String, Long> store, String id, long ts) {
+  /** Whether {@code store} holds {@code id} under a timestamp within the retention of {@code ts}, either side. */
+  static boolean seen(WindowStore<String, Long> store, String id, long ts, long retentionMs) {
     try (WindowStoreIterator<Long> it = store.fetch(id, ts - retentionMs, ts + retentionMs)) {
       return it.hasNext();
     }

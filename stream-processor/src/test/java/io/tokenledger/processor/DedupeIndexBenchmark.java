@@ -30,7 +30,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The dedupe index's work for one new event, as {@link DedupeProcessor} does it: the "seen?" lookup over the
  * retention either side, then the write. The store is the processor's own (RocksDB, no changelog), filled as the
- * benchmark runs, 50 ids per millisecond of record time. Ids are time-ordered (UUID version 7, what
+ * benchmark runs, 50 ids per millisecond of record time; with {@code history}, 2,000,000 ids spread over the
+ * 48 h retention go in first, as on a processor that has run for two days (three live segments to look in,
+ * where a store filled by the benchmark alone has one). Ids are time-ordered (UUID version 7, what
  * producer-lib makes) or random (version 4): RocksDB keeps keys sorted, and ids that sort by time land
  * next to each other.
  */
@@ -48,6 +50,11 @@ public class DedupeIndexBenchmark {
   @Param({"time-ordered", "random"})
   public String ids;
 
+  @Param({"false", "true"})
+  public boolean history;
+
+  private static final int HISTORY_IDS = 2_000_000;
+
   private Path dir;
   private WindowStore<String, Long> index;
   private final Random random = new Random(7);
@@ -64,6 +71,14 @@ public class DedupeIndexBenchmark {
     MockProcessorContext<Object, Object> context = new MockProcessorContext<>(p, new TaskId(0, 0), dir.toFile());
     index = DedupeProcessor.indexStore(RETENTION).build();
     index.init(context.getStateStoreContext(), index);
+    if (history) {
+      long now = ms;
+      long step = RETENTION.toMillis() / HISTORY_IDS;
+      for (ms = now - RETENTION.toMillis(); ms < now; ms += step) {
+        index.put(nextId(), ms, ms);
+      }
+      ms = now;
+    }
   }
 
   @TearDown(Level.Trial)

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Deduplication's log: the upgrade from 0.1.0's single changelogged store, and expiry. Restarts, crashes and a
+ * Deduplication: how long an id is remembered either side of its first arrival, the log's upgrade from 0.1.0's
+ * single changelogged store, and expiry. Restarts, crashes and a
  * move to a new instance need a real broker (the test driver deletes its state when closed): see
  * {@link ProcessorKillIT}.
  */
@@ -88,6 +89,31 @@ class DedupeTopologyTest {
       send("e-" + i, arrived);
     }
     return costed.readValuesToList().size();
+  }
+
+  @Test
+  void dropsARetryWithinTheRetentionEitherSideOfTheFirstArrival() {
+    start(Duration.ofHours(48));
+    send("late-retry", NOW);
+    send("early-first", NOW.plus(Duration.ofHours(30)));
+    send("late-retry", NOW.plus(Duration.ofHours(47))); // arrives 47 h after the first
+    send("early-first", NOW.plus(Duration.ofHours(1))); // a record stamped 29 h before the first
+    send("other", NOW.plus(Duration.ofHours(47)));
+    send("late-retry", NOW.plus(Duration.ofHours(48))); // the retention's last millisecond
+    assertThat(costed.readValuesToList()).extracting(c -> c.getEvent().getEventId())
+        .containsExactly("late-retry", "early-first", "other");
+  }
+
+  @Test
+  void costsAnIdAgainOnceItsFirstArrivalIsPastTheRetention() {
+    start(Duration.ofHours(1));
+    send("a", NOW);
+    send("b", NOW.plus(Duration.ofMinutes(5)));
+    send("a", NOW.plus(Duration.ofMinutes(59)));
+    send("b", NOW.plus(Duration.ofMinutes(64))); // 59 min after its first
+    send("a", NOW.plus(Duration.ofMinutes(70))); // 70 min after its first: past the hour
+    assertThat(costed.readValuesToList()).extracting(c -> c.getEvent().getEventId())
+        .containsExactly("a", "b", "a");
   }
 
   @Test

@@ -33,6 +33,18 @@ public final class RegistryClient {
     }
   }
 
+  /**
+   * The registry refused a registration with HTTP 409: the schema is incompatible with the subject's earlier
+   * ones, or (Apicurio) another client created the subject at that very moment.
+   */
+  public static final class Conflict extends SerializationException {
+    private static final long serialVersionUID = 1L;
+
+    Conflict(String message) {
+      super(message);
+    }
+  }
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Map<String, RegistryClient> SHARED = new ConcurrentHashMap<>();
 
@@ -113,6 +125,9 @@ public final class RegistryClient {
     }
     if (r.statusCode() >= 500 || r.statusCode() == 429) {
       throw new Unavailable("schema registry answered HTTP " + r.statusCode() + " (" + what + "): " + r.body(), null);
+    }
+    if (r.statusCode() == 409) {
+      throw new Conflict("schema registry refused " + what + ": HTTP 409 " + r.body());
     }
     if (r.statusCode() / 100 != 2) {
       throw new SerializationException("schema registry refused " + what + ": HTTP " + r.statusCode() + " " + r.body());

@@ -11,9 +11,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.avro.Schema;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -44,6 +52,53 @@ class RegistrySerdesIT {
     // a known id still resolves
     int id = client.register("it-known-" + bogus, UsageEvent.getClassSchema());
     assertThat(client.schema(id)).isEqualTo(UsageEvent.getClassSchema());
+  }
+
+  @Test
+  void shouldRegisterOneSubjectFromManyInstancesStartedTogether(Infra infra) throws Exception {
+    // processors started together register the same new subjects at the same moment; Apicurio answers 409
+    // ("already exists") to a creator that lost the race, which used to stop that instance's start-up
+    int instances = 8;
+    for (int round = 0; round < 5; round++) {
+      String topic = InfraExtension.uniqueName("together");
+      CountDownLatch go = new CountDownLatch(1);
+      ExecutorService pool = Executors.newFixedThreadPool(instances);
+      try {
+        List<Future<Integer>> ids = new ArrayList<>();
+        for (int i = 0; i < instances; i++) {
+          RegistrySerdes serdes = new RegistrySerdes(new RegistryClient(RegistryUrl.parse(infra.registryUrl())));
+          ids.add(pool.submit(() -> {
+            go.await();
+            serdes.register(Map.of(topic, UsageEvent.getClassSchema()));
+            return serdes.client().register(topic + "-value", UsageEvent.getClassSchema());
+          }));
+        }
+        go.countDown();
+        Set<Integer> distinct = new HashSet<>();
+        for (Future<Integer> id : ids) {
+          distinct.add(id.get(90, TimeUnit.SECONDS));
+        }
+        assertThat(distinct).hasSize(1);
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void shouldRefuseAnIncompatibleSchemaAtOnce(Infra infra) {
+    String subject = InfraExtension.uniqueName("incompatible") + "-value";
+    RegistryClient client = new RegistryClient(RegistryUrl.parse(infra.registryUrl()));
+    client.register(subject, new Schema.Parser().parse(
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}"));
+    Schema incompatible = new Schema.Parser().parse(
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}");
+    RegistrySerdes serdes = new RegistrySerdes(client);
+    long started = System.nanoTime();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> serdes.register(Map.of(subject.replace("-value", ""),
+        incompatible))).isInstanceOf(org.apache.kafka.common.errors.SerializationException.class)
+        .hasMessageContaining("HTTP 409");
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
   }
 
   @Test

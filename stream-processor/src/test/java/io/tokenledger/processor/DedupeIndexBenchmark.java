@@ -73,8 +73,8 @@ public class DedupeIndexBenchmark {
     index.init(context.getStateStoreContext(), index);
     if (history) {
       long now = ms;
-      long step = RETENTION.toMillis() / HISTORY_IDS;
-      for (ms = now - RETENTION.toMillis(); ms < now; ms += step) {
+      for (int i = 0; i < HISTORY_IDS; i++) {
+        ms = now - RETENTION.toMillis() + i * RETENTION.toMillis() / HISTORY_IDS;
         index.put(nextId(), ms, ms);
       }
       ms = now;

@@ -20,7 +20,8 @@ import org.apache.kafka.common.errors.SerializationException;
  * A client of the Confluent-compatible schema registry API (Apicurio's {@code /apis/ccompat/v7}, Confluent
  * Schema Registry, Karapace, Redpanda): registers a subject's schema and fetches schemas by id, each once
  * per process. A registry that cannot be reached is a {@link Unavailable} error (worth retrying); an id the
- * registry does not know is a {@link SerializationException} (the record is bad).
+ * registry does not know is a {@link SerializationException} (the record is bad); a schema the subject's
+ * compatibility rule refuses is a {@link Conflict}.
  */
 public final class RegistryClient {
 
@@ -58,6 +59,7 @@ public final class RegistryClient {
    */
   private final Map<Integer, Long> unknownUntilMs = new ConcurrentHashMap<>();
   static final long UNKNOWN_ID_MEMORY_MS = 60_000;
+  private static final int CONFLICT_RETRIES = 2;
   private static final int UNKNOWN_IDS_KEPT = 10_000;
 
   RegistryClient(RegistryUrl url) {
@@ -70,14 +72,29 @@ public final class RegistryClient {
     return SHARED.computeIfAbsent(u.root(), k -> new RegistryClient(u));
   }
 
-  /** Registers {@code schema} under {@code subject} (idempotent) and returns its id. */
+  /**
+   * Registers {@code schema} under {@code subject} (idempotent) and returns its id. A 409 is asked again
+   * twice, after 100 and 200 ms: Apicurio answers it to the loser of a race between clients creating the
+   * same new subject (processors or services started together), and finds the subject when asked again. A
+   * schema the compatibility rule refuses gets 409 every time: {@link Conflict} after the third.
+   */
   public int register(String subject, Schema schema) {
     return ids.computeIfAbsent(subject + '\u0000' + schema, k -> {
       String body = "{\"schema\":" + quote(schema.toString()) + "}";
-      JsonNode r = call(HttpRequest.newBuilder(URI.create(url.confluentApi() + "/subjects/"
-              + URLEncoder.encode(subject, StandardCharsets.UTF_8) + "/versions"))
-          .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-          .POST(HttpRequest.BodyPublishers.ofString(body)), "register " + subject);
+      JsonNode r = null;
+      for (int attempt = 0; r == null; attempt++) {
+        try {
+          r = call(HttpRequest.newBuilder(URI.create(url.confluentApi() + "/subjects/"
+                  + URLEncoder.encode(subject, StandardCharsets.UTF_8) + "/versions"))
+              .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+              .POST(HttpRequest.BodyPublishers.ofString(body)), "register " + subject);
+        } catch (Conflict e) {
+          if (attempt == CONFLICT_RETRIES) {
+            throw e;
+          }
+          pause(100L << attempt, e);
+        }
+      }
       int id = r.path("id").asInt(-1);
       if (id < 0) {
         throw new SerializationException("registry answered no id registering " + subject + ": " + r);
@@ -110,6 +127,15 @@ public final class RegistryClient {
       }
       unknownUntilMs.put(id, System.currentTimeMillis() + UNKNOWN_ID_MEMORY_MS);
       throw e;
+    }
+  }
+
+  private static void pause(long ms, RuntimeException onInterrupt) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw onInterrupt;
     }
   }
 

@@ -18,18 +18,11 @@ public final class RegistrySerdes implements SerdeFactory {
   /** How long {@link #register} keeps asking a registry that is unreachable or failing. */
   public static final Duration REGISTER_PATIENCE = Duration.ofSeconds(60);
 
-  private static final int CONFLICT_RETRIES = 2;
-
   private final RegistryClient registry;
 
   /** @param registryUrl the registry, in any of the forms {@link RegistryUrl} accepts */
   public RegistrySerdes(String registryUrl) {
-    this(RegistryClient.forUrl(registryUrl));
-  }
-
-  /** With a client of its own (tests: several "instances" in one process). */
-  RegistrySerdes(RegistryClient registry) {
-    this.registry = registry;
+    this.registry = RegistryClient.forUrl(registryUrl);
   }
 
   /**
@@ -38,8 +31,7 @@ public final class RegistrySerdes implements SerdeFactory {
    * A registry that cannot be reached or answers 5xx or 429 is asked again, for up to {@link #REGISTER_PATIENCE}
    * in all: it may be starting, or another instance may be registering the same schemas at that moment
    * (Apicurio's storage then times out on a lock and answers 500, seen with two processors started together).
-   * A 409 is asked again twice: Apicurio answers it to a client that lost the race to create a new subject,
-   * and the subject is there when asked again; an incompatible schema is refused every time.
+   * A 409 is the client's to handle ({@link RegistryClient#register}).
    */
   public void register(Map<String, Schema> valueSchemas) {
     long deadline = System.nanoTime() + REGISTER_PATIENCE.toNanos();
@@ -48,14 +40,12 @@ public final class RegistrySerdes implements SerdeFactory {
 
   private void registerPatiently(String subject, Schema schema, long deadline) {
     long backoffMs = 100;
-    int conflicts = 0;
     while (true) {
       try {
         registry.register(subject, schema);
         return;
-      } catch (RegistryClient.Unavailable | RegistryClient.Conflict e) {
-        if (e instanceof RegistryClient.Conflict && ++conflicts > CONFLICT_RETRIES
-            || System.nanoTime() + backoffMs * 1_000_000 > deadline) {
+      } catch (RegistryClient.Unavailable e) {
+        if (System.nanoTime() + backoffMs * 1_000_000 > deadline) {
           throw e;
         }
         try {

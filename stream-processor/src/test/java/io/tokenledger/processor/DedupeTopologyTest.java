@@ -34,9 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Deduplication: how long an id is remembered either side of its first arrival, the log's upgrade from 0.1.0's
- * single changelogged store, and expiry. Restarts, crashes and a
- * move to a new instance need a real broker (the test driver deletes its state when closed): see
- * {@link ProcessorKillIT}.
+ * single changelogged store, and expiry. Restarts, crashes and a move to a new instance need a real broker (the
+ * test driver deletes its state when closed): see {@link ProcessorKillIT}.
  */
 class DedupeTopologyTest {
 

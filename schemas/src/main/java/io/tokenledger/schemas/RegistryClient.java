@@ -130,7 +130,8 @@ public final class RegistryClient {
     }
   }
 
-  private static void pause(long ms, RuntimeException onInterrupt) {
+  /** Sleeps {@code ms}; if interrupted, keeps the interrupt and throws {@code onInterrupt}. */
+  static void pause(long ms, RuntimeException onInterrupt) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {

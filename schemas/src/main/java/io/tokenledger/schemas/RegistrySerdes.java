@@ -48,12 +48,7 @@ public final class RegistrySerdes implements SerdeFactory {
         if (System.nanoTime() + backoffMs * 1_000_000 > deadline) {
           throw e;
         }
-        try {
-          Thread.sleep(backoffMs);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
+        RegistryClient.pause(backoffMs, e);
         backoffMs = Math.min(backoffMs * 2, 5_000);
       }
     }

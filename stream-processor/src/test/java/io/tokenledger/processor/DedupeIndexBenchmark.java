@@ -1,14 +1,13 @@
 package io.tokenledger.processor;
 
+import io.tokenledger.infra.Infra;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Properties;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
@@ -82,11 +81,9 @@ public class DedupeIndexBenchmark {
   }
 
   @TearDown(Level.Trial)
-  public void close() throws Exception {
+  public void close() {
     index.close();
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    }
+    Infra.deleteTree(dir);
   }
 
   @Benchmark

@@ -155,7 +155,8 @@ public final class Infra implements AutoCloseable {
     deleteTree(dir);
   }
 
-  static void deleteTree(Path root) {
+  /** Deletes {@code root} and everything under it, if it exists; a failure is logged, not thrown. */
+  public static void deleteTree(Path root) {
     if (!Files.exists(root)) {
       return;
     }
